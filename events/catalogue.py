@@ -1,0 +1,11 @@
+"""Every current event type, as one tagged union for decoding."""
+
+from __future__ import annotations
+
+from events.market import Kline, Liquidation, Ticker, Trade
+from events.ops import DeadLetter
+
+AnyEvent = Trade | Liquidation | Ticker | Kline | DeadLetter
+
+ALL_EVENT_TYPES = (Trade, Liquidation, Ticker, Kline, DeadLetter)
+TAGS: dict[str, type] = {str(t.__struct_config__.tag): t for t in ALL_EVENT_TYPES}

@@ -1,0 +1,19 @@
+"""Operational events: dead letters and other facts about Helix itself."""
+
+from __future__ import annotations
+
+from events.base import Event
+
+
+class DeadLetter(Event, frozen=True, kw_only=True, tag="ops.dead_letter.v1"):
+    """Input Helix could not turn into an event, kept with the reason (nothing is lost).
+
+    Attributes:
+        origin: where it came from (``import:/path/file.gz:123``, ``feed:bybit:publicTrade``).
+        reason: why it was rejected.
+        raw: the input, verbatim.
+    """
+
+    origin: str
+    reason: str
+    raw: bytes

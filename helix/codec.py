@@ -1,0 +1,47 @@
+"""msgpack wire codec for events, with the upcaster path for retired versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from events.base import Event
+from events.catalogue import AnyEvent
+from events.upcast import Upcasters, default_upcasters
+from helix.errors import ValidationError
+
+
+class Codec:
+    """Encode events to msgpack and decode them back (upcasting old versions)."""
+
+    def __init__(self, upcasters: Upcasters | None = None) -> None:
+        self._enc = msgspec.msgpack.Encoder()
+        self._dec: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder(AnyEvent)
+        self._raw = msgspec.msgpack.Decoder()
+        self.upcasters = upcasters or default_upcasters()
+
+    def encode(self, event: Event) -> bytes:
+        return self._enc.encode(event)
+
+    def decode(self, data: bytes) -> Event:
+        """Decode one event.
+
+        Raises:
+            ValidationError: the bytes are not a known (or upcastable) event.
+        """
+        try:
+            return self._dec.decode(data)  # type: ignore[no-any-return]
+        except msgspec.ValidationError as exc:
+            try:
+                raw = self._raw.decode(data)
+            except msgspec.DecodeError:
+                raise ValidationError(f"undecodable event: {exc}") from exc
+            if not isinstance(raw, dict) or not self.upcasters.knows(raw.get("type", "")):
+                raise ValidationError(f"unknown or invalid event: {exc}") from exc
+            try:
+                return msgspec.convert(self.upcasters.upcast(raw), AnyEvent)  # type: ignore[arg-type, no-any-return]
+            except msgspec.ValidationError as exc2:
+                raise ValidationError(f"upcast of {raw.get('type')} failed: {exc2}") from exc2
+        except msgspec.DecodeError as exc:
+            raise ValidationError(f"undecodable event: {exc}") from exc

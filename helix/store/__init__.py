@@ -1,0 +1,1 @@
+"""The event store on NATS JetStream: stream layout, market fast path, readers, errors."""
