@@ -79,6 +79,9 @@ class GroupWriter:
         self._wakeup = asyncio.Event()
         self._last: dict[str, _Last] = {}
         self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._busy: set[str] = set()
+        self._batch_in_flight = False
         self.batches = 0
 
     def forget(self) -> None:
@@ -98,6 +101,8 @@ class GroupWriter:
         return await fut
 
     async def close(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
         if self._task is not None:
             self._task.cancel()
             try:
@@ -109,39 +114,75 @@ class GroupWriter:
     # -- the loop ----------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        """Dispatch pending saves, keeping per-aggregate order.
+
+        A save whose aggregates are untouched by anything in flight (or queued before it) is
+        dispatched now: a one-message save as its own publish (many in flight: JetStream
+        pipelines plain publishes), multi-message saves merged into the one atomic batch in
+        flight (the server serialises atomic commits per stream, ~3 ms each, so merging is
+        what makes them scale).
+        """
         while True:
-            if not self._pending:
-                self._wakeup.clear()
+            group, singles = self._dispatchable()
+            for req in singles:
+                self._spawn([req], single=True)
+            if group:
+                self._spawn(group, single=False)
+            self._wakeup.clear()
+            if not self._pending and not self._busy:
                 await self._wakeup.wait()
                 continue
-            group = self._take_group()
-            try:
-                await self._commit_group(group)
-            except Exception as exc:  # never let one bad batch kill the writer
-                for req in group:
-                    if not req.future.done():
-                        req.future.set_exception(exc)
+            await self._wakeup.wait()
 
-    def _take_group(self) -> list[WriteRequest]:
+    def _dispatchable(self) -> tuple[list[WriteRequest], list[WriteRequest]]:
         group: list[WriteRequest] = []
-        touched: set[str] = set()
+        singles: list[WriteRequest] = []
+        blocked = set(self._busy)
         size = 0
         keep: collections.deque[WriteRequest] = collections.deque()
-        while self._pending:
-            req = self._pending.popleft()
+        batch_free = not self._batch_in_flight
+        for req in self._pending:
             if req.future.done():
                 continue
-            if (touched & req.subjects.keys()) or size + len(req.msgs) > MAX_ATOMIC_BATCH:
+            subjects = req.subjects.keys()
+            multi = len(req.msgs) > 1
+            if blocked & subjects or (
+                multi and (not batch_free or size + len(req.msgs) > MAX_ATOMIC_BATCH)
+            ):
                 keep.append(req)
-                if size + len(req.msgs) > MAX_ATOMIC_BATCH:
-                    break
+                blocked |= subjects
                 continue
-            group.append(req)
-            touched |= req.subjects.keys()
-            size += len(req.msgs)
-        keep.extend(self._pending)
+            blocked |= subjects
+            if multi:
+                group.append(req)
+                size += len(req.msgs)
+            else:
+                singles.append(req)
         self._pending = keep
-        return group
+        return group, singles
+
+    def _spawn(self, reqs: list[WriteRequest], *, single: bool) -> None:
+        subjects = {s for r in reqs for s in r.subjects}
+        self._busy |= subjects
+        if not single:
+            self._batch_in_flight = True
+
+        async def run() -> None:
+            try:
+                await self._commit_group(reqs)
+            except Exception as exc:  # never let one bad batch kill the writer
+                for req in reqs:
+                    if not req.future.done():
+                        req.future.set_exception(exc)
+            finally:
+                self._busy -= subjects
+                if not single:
+                    self._batch_in_flight = False
+                self._wakeup.set()
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _with_checks(self, req: WriteRequest) -> list[OutMsg]:
         seen: set[str] = set()
@@ -164,8 +205,15 @@ class GroupWriter:
     async def _commit_group(self, group: list[WriteRequest]) -> None:
         if not group:
             return
-        if len(group) == 1:
-            await self._commit_single(group[0])
+        # A save the cache already knows conflicts is settled alone (the server only checks
+        # sequences, so a stale-version write with a current sequence must not ride along).
+        doubtful = [r for r in group if self._cached_conflict(r)]
+        group = [r for r in group if not self._cached_conflict(r)]
+        for req in doubtful:
+            await self._commit_single(req)
+        if len(group) <= 1:
+            for req in group:
+                await self._commit_single(req)
             return
         msgs = [m for req in group for m in self._with_checks(req)]
         try:
@@ -198,7 +246,10 @@ class GroupWriter:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.deadline
         if self._cached_conflict(req):
-            await self._refresh(req)
+            already = await self._refresh(req)
+            if already is not None:  # a retried command: report what it stored the first time
+                req.future.set_result(already)
+                return
         while not req.future.done():
             if self._cached_conflict(req):
                 req.future.set_exception(self._duplicate(req))

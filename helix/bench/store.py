@@ -1,0 +1,270 @@
+"""``helix bench store``: the event store's three speeds, each beside a baseline.
+
+1. market append (encode, publish, every ack checked) vs a bare nats-py ``publish_async`` loop
+   and a bare raw publish-with-ack-callback loop over the same pre-encoded bytes;
+2. aggregate saves (``eventsourcing`` ApplicationRecorder on JetStream) vs the library's own
+   PostgreSQL recorder, both fsyncing every commit (nats ``sync_interval: always``, PostgreSQL
+   ``fsync=on, synchronous_commit=on``), same number of writer threads;
+3. replay (read + decode into events) vs a bare ordered-consumer loop that only counts.
+
+Benchmarks use their own streams/tables and remove them afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+from eventsourcing import postgres as es_postgres
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.utils import Environment
+from nats.aio.client import Client as NATS
+from nats.js import api
+from nats.js.errors import NotFoundError
+
+from events.market import Trade, market_event_id
+from helix.bench.report import Figure
+from helix.codec import Codec
+from helix.eventstore.factory import JetStreamFactory, pg_datastore_kwargs
+from helix.store.connect import connect
+from helix.store.market import MarketAppender, event_headers, replay
+from helix.store.streams import StreamSpec, ensure_stream
+
+BENCH_MARKET = "BENCH_MARKET"
+BENCH_BASE = "BENCH_BASELINE"
+BENCH_LEDGER = "BENCH_LEDGER"
+T0 = 1_732_000_000_000_000_000
+
+
+def bench_trades(n: int, venue: str = "bench") -> list[Trade]:
+    return [
+        Trade(
+            event_id=market_event_id(venue, "trade", "BTCUSDT", f"{i}"),  # type: ignore[arg-type]
+            ts_event=T0 + i * 1_000_000,
+            ts_recorded=T0 + i * 1_000_000 + 7,
+            source=venue,
+            vertical="perps",
+            venue=venue,
+            symbol="BTCUSDT",
+            trade_id=f"{i}",
+            price=Decimal("65000.1") + Decimal(i % 1000) / 10,
+            qty=Decimal("0.013"),
+            side="buy" if i % 3 else "sell",
+        )
+        for i in range(n)
+    ]
+
+
+async def _fresh_stream(nc: NATS, spec: StreamSpec) -> None:
+    js = nc.jetstream()
+    with contextlib.suppress(NotFoundError):
+        await js.delete_stream(spec.name)
+    await ensure_stream(js, spec)
+
+
+async def _drop(nc: NATS, *names: str) -> None:
+    js = nc.jetstream()
+    for name in names:
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream(name)
+
+
+def _market_spec(name: str, prefix: str) -> StreamSpec:
+    return StreamSpec(name=name, subjects=(f"{prefix}.>",), persist_async=True)
+
+
+# -- 1. market append ------------------------------------------------------------------------
+
+
+async def market_append(nc: NATS, n: int) -> tuple[float, float, float]:
+    trades = bench_trades(n)
+    await _fresh_stream(nc, _market_spec(BENCH_MARKET, "bm"))
+    t = time.perf_counter()
+    async with MarketAppender(nc, subject_prefix="bm") as app:
+        for tr in trades:
+            await app.append(tr)
+        stats = await app.flush()
+    ours = n / (time.perf_counter() - t)
+    assert stats.stored == n, stats
+
+    codec = Codec()
+    payloads = [(codec.encode(tr), event_headers(tr)) for tr in trades]
+    await _fresh_stream(nc, _market_spec(BENCH_BASE, "bb"))
+    js = nc.jetstream(publish_async_max_pending=16_384)
+    t = time.perf_counter()
+    for data, headers in payloads:
+        await js.publish_async("bb.bench.trade.BTCUSDT", data, headers=headers, wait_stall=30)
+    await js.publish_async_completed()
+    bare_async = n / (time.perf_counter() - t)
+
+    await _fresh_stream(nc, _market_spec(BENCH_BASE, "bb"))
+    raw = await _raw_publish_loop(nc, payloads)
+    await _drop(nc, BENCH_BASE)
+    return ours, bare_async, raw
+
+
+async def _raw_publish_loop(nc: NATS, payloads: list[tuple[bytes, dict[str, str]]]) -> float:
+    n = len(payloads)
+    acks = 0
+    done = asyncio.get_running_loop().create_future()
+
+    async def cb(_msg: object) -> None:
+        nonlocal acks
+        acks += 1
+        if acks == n:
+            done.set_result(None)
+
+    prefix = nc.new_inbox()
+    sub = await nc.subscribe(f"{prefix}.*", cb=cb, pending_msgs_limit=-1, pending_bytes_limit=-1)
+    t = time.perf_counter()
+    for i, (data, headers) in enumerate(payloads):
+        await nc.publish("bb.bench.trade.BTCUSDT", data, reply=f"{prefix}.{i}", headers=headers)
+        if i % 4096 == 0:
+            await asyncio.sleep(0)
+    await done
+    rate = n / (time.perf_counter() - t)
+    await sub.unsubscribe()
+    return rate
+
+
+# -- 3. replay -------------------------------------------------------------------------------
+
+
+async def replay_speed(nc: NATS, n: int) -> tuple[float, float]:
+    """Requires BENCH_MARKET filled by :func:`market_append`."""
+    t = time.perf_counter()
+    count = 0
+    async for _pos, _event in replay(nc, subjects="bm.>", stream=BENCH_MARKET):
+        count += 1
+    ours = count / (time.perf_counter() - t)
+    assert count == n, count
+
+    js = nc.jetstream()
+    seen = 0
+    done = asyncio.get_running_loop().create_future()
+
+    async def cb(_msg: object) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == n and not done.done():
+            done.set_result(None)
+
+    t = time.perf_counter()
+    sub = await js.subscribe(
+        "bm.>",
+        stream=BENCH_MARKET,
+        cb=cb,
+        ordered_consumer=True,
+        deliver_policy=api.DeliverPolicy.ALL,
+        pending_msgs_limit=-1,
+        pending_bytes_limit=-1,
+    )
+    await done
+    bare = n / (time.perf_counter() - t)
+    await sub.unsubscribe()
+    return ours, bare
+
+
+# -- 2. aggregate saves ----------------------------------------------------------------------
+
+
+def _saves_per_second(
+    recorder: ApplicationRecorder, saves: int, threads: int, events_per_save: int
+) -> float:
+    def one() -> None:
+        oid = uuid.uuid4()
+        recorder.insert_events(
+            [
+                StoredEvent(originator_id=oid, originator_version=v, topic="bench:E", state=b"{}")
+                for v in range(1, events_per_save + 1)
+            ]
+        )
+
+    for _ in range(20):  # warm up
+        one()
+    t = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for f in [pool.submit(one) for _ in range(saves)]:
+            f.result()
+    return saves / (time.perf_counter() - t)
+
+
+def aggregate_saves(
+    nats_url: str, database_url: str, saves: int, threads: int, events_per_save: int
+) -> tuple[float, float]:
+    env = Environment(
+        "bench",
+        {
+            "HELIX_NATS_URL": nats_url,
+            "HELIX_DATABASE_URL": database_url,
+            "NATS_STREAM": BENCH_LEDGER,
+            "NATS_SUBJECT_PREFIX": "bench.ledger",
+        },
+    )
+    factory = JetStreamFactory(env)
+    try:
+        factory.loop.run(_drop(factory.nc, BENCH_LEDGER))
+        ours = _saves_per_second(factory.application_recorder(), saves, threads, events_per_save)
+        factory.loop.run(_drop(factory.nc, BENCH_LEDGER))
+    finally:
+        factory.close()
+
+    datastore = es_postgres.PostgresDatastore(
+        **pg_datastore_kwargs(database_url), pool_size=threads, max_overflow=threads
+    )
+    try:
+        rec = es_postgres.PostgresApplicationRecorder(datastore, events_table_name="bench_events")
+        with datastore.transaction(commit=True) as curs:
+            curs.execute("DROP TABLE IF EXISTS bench_events")
+        rec.create_table()
+        with datastore.transaction(commit=False) as curs:
+            curs.execute("SHOW synchronous_commit")
+            row = curs.fetchone()
+            assert row is not None and next(iter(row.values())) == "on", "PG must fsync commits"
+        baseline = _saves_per_second(rec, saves, threads, events_per_save)
+        with datastore.transaction(commit=True) as curs:
+            curs.execute("DROP TABLE IF EXISTS bench_events")
+    finally:
+        datastore.close()
+    return ours, baseline
+
+
+# -- driver ----------------------------------------------------------------------------------
+
+
+async def run_store_bench(
+    nats_url: str,
+    database_url: str,
+    *,
+    events: int = 200_000,
+    saves: int = 3_000,
+    threads: int = 8,
+    events_per_save: int = 2,
+    progress: Callable[[str], None] = print,
+) -> list[Figure]:
+    nc = await connect(nats_url, name="helix-bench")
+    try:
+        progress(f"market append: {events:,} trades ...")
+        ours_a, bare_async, raw = await market_append(nc, events)
+        progress("replay ...")
+        ours_r, bare_r = await replay_speed(nc, events)
+        await _drop(nc, BENCH_MARKET)
+    finally:
+        await nc.close()
+    progress(f"aggregate saves: {saves:,} saves x {events_per_save} events, {threads} threads ...")
+    ours_s, pg_s = await asyncio.to_thread(
+        aggregate_saves, nats_url, database_url, saves, threads, events_per_save
+    )
+    _ = threading  # threads are used through the executor
+    return [
+        Figure("market append (acked)", ours_a, bare_async, "nats-py publish_async loop", target=">= 100,000/s"),
+        Figure("market append (acked)", ours_a, raw, "raw publish+ack callback, pre-encoded"),
+        Figure("aggregate saves", ours_s, pg_s, "eventsourcing PostgreSQL recorder", "saves/s", ">= 2x"),
+        Figure("replay read+decode", ours_r, bare_r, "bare ordered consumer, count only", target=">= 150,000/s"),
+    ]
