@@ -26,8 +26,8 @@ class Upcasters:
 
         return deco
 
-    def knows(self, tag: str) -> bool:
-        return tag in self._steps
+    def knows(self, tag: object) -> bool:
+        return isinstance(tag, str) and tag in self._steps
 
     def upcast(self, raw: Raw) -> Raw:
         """Apply steps until the tag has no further step; each step must set the new tag."""

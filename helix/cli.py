@@ -23,9 +23,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-services_app = typer.Typer(help="Embedded NATS and PostgreSQL: up, status, down, env.", no_args_is_help=True)
+services_app = typer.Typer(
+    help="Embedded NATS and PostgreSQL: up, status, down, env.", no_args_is_help=True
+)
 streams_app = typer.Typer(help="JetStream streams: create/check and inspect.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks, each beside a baseline measured in the same run.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks, each beside a baseline measured in the same run.", no_args_is_help=True
+)
 events_app = typer.Typer(help="Read the event log: tail and replay.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
 app.add_typer(streams_app, name="streams")
@@ -142,10 +146,14 @@ def streams_info() -> None:
 
 @events_app.command("tail")
 def events_tail(
-    subject: Annotated[str, typer.Argument(help="subject filter, e.g. mkt.bybit.trade.>")] = "mkt.>",
+    subject: Annotated[
+        str, typer.Argument(help="subject filter, e.g. mkt.bybit.trade.>")
+    ] = "mkt.>",
     stream: Annotated[str, typer.Option(help="stream to follow")] = "MARKET",
     limit: Annotated[int, typer.Option(help="stop after this many events (0 = follow)")] = 0,
-    from_start: Annotated[bool, typer.Option("--from-start", help="replay from the first event")] = False,
+    from_start: Annotated[
+        bool, typer.Option("--from-start", help="replay from the first event")
+    ] = False,
 ) -> None:
     """Follow events live as they are recorded."""
     from helix.bootstrap import runtime

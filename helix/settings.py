@@ -8,6 +8,7 @@ it down explicitly.  Secrets are redacted from ``repr``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -58,7 +59,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             value = getattr(self, name)
             if value and any(w in name for w in _SECRET_WORDS):
                 value = "***"
-            elif isinstance(value, str) and "://" in value and "@" in value:
+            elif isinstance(value, str) and "://" in value:
                 value = _redact_url(value)
             parts.append(f"{name}={value!r}")
         return f"Settings({', '.join(parts)})"
@@ -71,12 +72,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 
 def _redact_url(url: str) -> str:
+    """Hide passwords and tokens: ``user:pass@``, ``token@`` and ``?password=...``."""
     scheme, _, rest = url.partition("://")
-    creds, _, host = rest.rpartition("@")
-    if ":" in creds:
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
+    creds, at, host = rest.rpartition("@")
+    if at:
+        user = creds.split(":", 1)[0] if ":" in creds else ""
+        rest = f"{user}:***@{host}" if user else f"***@{host}"
+    rest = re.sub(r"(?i)((?:password|token|secret)=)[^&]*", r"\1***", rest)
+    return f"{scheme}://{rest}"
 
 
 def default_home() -> str:
@@ -116,8 +119,10 @@ def load_settings(
 ) -> Settings:
     """Build :class:`Settings` from the environment (and ``.env``).
 
+    ``HELIX_*`` variables that are not settings are left to the integrations that read them.
+
     Raises:
-        ConfigError: an unknown ``HELIX_*`` variable or a value of the wrong type.
+        ConfigError: a value of the wrong type.
     """
     env: dict[str, str] = {}
     env.update(read_dotenv(dotenv if dotenv is not None else Path.cwd() / ".env"))
@@ -131,7 +136,8 @@ def load_settings(
         if name not in known:
             # Other HELIX_* variables belong to integrations (venue keys, test knobs).
             continue
-        raw[name] = value if value != "" else None
+        if value != "":  # an empty variable means "use the default"
+            raw[name] = value
     if not raw.get("home"):
         raw["home"] = default_home()
     try:

@@ -226,7 +226,8 @@ def aggregate_saves(
         with datastore.transaction(commit=False) as curs:
             curs.execute("SHOW synchronous_commit")
             row = curs.fetchone()
-            assert row is not None and next(iter(row.values())) == "on", "PG must fsync commits"
+            assert row is not None, "no answer to SHOW synchronous_commit"
+            assert next(iter(row.values())) == "on", "PostgreSQL must fsync every commit"
         baseline = _saves_per_second(rec, saves, threads, events_per_save)
         with datastore.transaction(commit=True) as curs:
             curs.execute("DROP TABLE IF EXISTS bench_events")
@@ -263,8 +264,22 @@ async def run_store_bench(
     )
     _ = threading  # threads are used through the executor
     return [
-        Figure("market append (acked)", ours_a, bare_async, "nats-py publish_async loop", target=">= 100,000/s"),
+        Figure(
+            "market append (acked)",
+            ours_a,
+            bare_async,
+            "nats-py publish_async loop",
+            target=">= 100,000/s",
+        ),
         Figure("market append (acked)", ours_a, raw, "raw publish+ack callback, pre-encoded"),
-        Figure("aggregate saves", ours_s, pg_s, "eventsourcing PostgreSQL recorder", "saves/s", ">= 2x"),
-        Figure("replay read+decode", ours_r, bare_r, "bare ordered consumer, count only", target=">= 150,000/s"),
+        Figure(
+            "aggregate saves", ours_s, pg_s, "eventsourcing PostgreSQL recorder", "saves/s", ">= 2x"
+        ),
+        Figure(
+            "replay read+decode",
+            ours_r,
+            bare_r,
+            "bare ordered consumer, count only",
+            target=">= 150,000/s",
+        ),
     ]

@@ -164,7 +164,7 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
             datastore=self.datastore, tracking_table_name=f"{prefix}_tracking"
         )
         if self.env_create_table():
-            recorder.create_table()  # type: ignore[attr-defined]
+            recorder.create_table()  # type: ignore[union-attr]
         return recorder
 
     # -- inspection and lifecycle ------------------------------------------------------------

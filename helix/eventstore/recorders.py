@@ -13,6 +13,7 @@ All methods are synchronous and thread-safe: they run coroutines on the factory'
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import uuid
@@ -81,7 +82,9 @@ class JetStreamAggregateRecorder(AggregateRecorder):
             msg_id = f"{command_id}:{i}"
             sw = subjects.get(subject)
             if sw is None:
-                subjects[subject] = SubjectWrite(ev.originator_version, ev.originator_version, msg_id)
+                subjects[subject] = SubjectWrite(
+                    ev.originator_version, ev.originator_version, msg_id
+                )
             else:
                 if ev.originator_version <= sw.max_version:
                     raise IntegrityError(
@@ -306,10 +309,8 @@ class JetStreamSubscription(Subscription[JetStreamApplicationRecorder]):
         super().stop()
         self._stopped.set()
         self._queue.put(self._END)
-        try:
+        with contextlib.suppress(Exception):  # the connection may already be closed
             self._recorder.loop.run(self._sub.unsubscribe(), timeout=10)
-        except Exception:  # noqa: BLE001 - the connection may already be closed
-            pass
 
     def __next__(self) -> Notification:
         if self._has_been_stopped:
@@ -328,7 +329,9 @@ class JetStreamProcessRecorder(JetStreamApplicationRecorder, ProcessRecorder):
     def tracking_subject(self, application_name: str) -> str:
         return f"{self.prefix}.t.{safe_token(application_name)}"
 
-    def _tracking_msg(self, tracking: Tracking, command_id: str) -> tuple[OutMsg, str, SubjectWrite]:
+    def _tracking_msg(
+        self, tracking: Tracking, command_id: str
+    ) -> tuple[OutMsg, str, SubjectWrite]:
         subject = self.tracking_subject(tracking.application_name)
         msg_id = f"{command_id}:t"
         msg = OutMsg(
@@ -336,7 +339,11 @@ class JetStreamProcessRecorder(JetStreamApplicationRecorder, ProcessRecorder):
             tracking.application_name.encode(),
             {"Nats-Msg-Id": msg_id, VERSION_HEADER: str(tracking.notification_id)},
         )
-        return msg, subject, SubjectWrite(tracking.notification_id, tracking.notification_id, msg_id, "tracking")
+        return (
+            msg,
+            subject,
+            SubjectWrite(tracking.notification_id, tracking.notification_id, msg_id, "tracking"),
+        )
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from uuid import UUID
 
-_SAFE = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
+_SAFE = re.compile(r"[A-Za-z0-9_\-]{1,200}")
 
 
 def encode_id(originator_id: UUID | str) -> str:
     if isinstance(originator_id, UUID):
         return "u" + originator_id.hex
-    if _SAFE.match(originator_id):
+    if _SAFE.fullmatch(originator_id):
         return "s" + originator_id
     return "x" + originator_id.encode().hex()
 
@@ -34,4 +34,4 @@ def decode_id(token: str) -> UUID | str:
 
 def safe_token(text: str) -> str:
     """A subject token for a free-form name (application names, upstream names)."""
-    return encode_id(text)[1:] if _SAFE.match(text) else encode_id(text)
+    return encode_id(text)[1:] if _SAFE.fullmatch(text) else encode_id(text)

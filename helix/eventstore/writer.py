@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from dataclasses import dataclass, field
 
 import nats.errors
@@ -90,9 +91,7 @@ class GroupWriter:
 
     async def write(self, msgs: list[OutMsg], subjects: dict[str, SubjectWrite]) -> list[int]:
         if len(msgs) > MAX_ATOMIC_BATCH:
-            raise StoreError(
-                f"one save holds at most {MAX_ATOMIC_BATCH} events, got {len(msgs)}"
-            )
+            raise StoreError(f"one save holds at most {MAX_ATOMIC_BATCH} events, got {len(msgs)}")
         fut: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         self._pending.append(WriteRequest(msgs, subjects, fut))
         self._wakeup.set()
@@ -105,10 +104,8 @@ class GroupWriter:
             t.cancel()
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     # -- the loop ----------------------------------------------------------------------------
@@ -255,7 +252,9 @@ class GroupWriter:
                 req.future.set_exception(self._duplicate(req))
                 return
             try:
-                ack = await publish_atomic(self.nc, self._with_checks(req), timeout=self.ack_timeout)
+                ack = await publish_atomic(
+                    self.nc, self._with_checks(req), timeout=self.ack_timeout
+                )
             except (TimeoutError, nats.errors.Error) as exc:
                 if loop.time() > give_up:
                     req.future.set_exception(

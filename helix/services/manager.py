@@ -94,7 +94,7 @@ class Services:
             pid = self.postgres.pid()
             try:
                 tsdb = timescaledb_available(find_pg_bindir())
-            except Exception:  # noqa: BLE001 - status must never fail
+            except Exception:
                 tsdb = False
             out.append(
                 ServiceStatus(

@@ -97,7 +97,7 @@ class EmbeddedNats:
     def healthy(self) -> bool:
         url = f"http://127.0.0.1:{self.http_port}/healthz?js-enabled-only=true"
         try:
-            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=1) as resp:
                 return bool(resp.status == 200)
         except (urllib.error.URLError, OSError):
             return False

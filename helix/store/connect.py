@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NATS
 
 from helix.errors import ServiceUnavailable
+from helix.store.parser import install as install_parser
 
 
 async def connect(url: str, *, name: str = "helix", **options: Any) -> NATS:
@@ -27,11 +27,16 @@ async def connect(url: str, *, name: str = "helix", **options: Any) -> NATS:
     }
     opts.update(options)
 
-    async def _quiet(exc: Exception) -> None:  # reconnect noise is expected; errors surface elsewhere
+    async def _quiet(
+        exc: Exception,
+    ) -> None:  # reconnect noise is expected; errors surface elsewhere
         return None
 
     opts.setdefault("error_cb", _quiet)
+    nc = NATS()
+    install_parser(nc)
     try:
-        return await nats.connect(url, **opts)
+        await nc.connect(url, **opts)
     except Exception as exc:  # nats raises a zoo of types (OSError, NoServersError, timeouts)
         raise ServiceUnavailable(f"cannot connect to NATS at {url}: {exc!r}") from exc
+    return nc

@@ -70,7 +70,9 @@ async def publish_atomic(nc: NATS, msgs: list[OutMsg], *, timeout: float = 10.0)
     if not msgs:
         raise ValueError("empty batch")
     if len(msgs) > MAX_ATOMIC_BATCH:
-        raise StoreError(f"an atomic write holds at most {MAX_ATOMIC_BATCH} events, got {len(msgs)}")
+        raise StoreError(
+            f"an atomic write holds at most {MAX_ATOMIC_BATCH} events, got {len(msgs)}"
+        )
     if len(msgs) == 1:
         m = msgs[0]
         resp = await nc.request(m.subject, m.data, timeout=timeout, headers=m.headers or None)

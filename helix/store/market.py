@@ -15,6 +15,7 @@ consumer and decodes events; :func:`tail` is the same, live, forever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -22,15 +23,16 @@ from dataclasses import dataclass, field
 
 import nats.errors
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
-from nats.js import api
 
 from events.base import Event
 from events.market import MarketEvent
 from helix.codec import Codec
 from helix.errors import StoreError, ValidationError
+from helix.store.fastpath import fast_path
 from helix.store.jsraw import parse_ack
+from helix.store.reader import PullReader
 from helix.store.streams import MARKET
+from helix.store.wire import hpub_frame, send_frame
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
@@ -60,6 +62,27 @@ def event_headers(event: Event) -> dict[str, str]:
     }
 
 
+_HEADER_BLOCK = (
+    b"NATS/1.0\r\nNats-Msg-Id: %s\r\n"
+    + TYPE_HEADER.encode()
+    + b": %s\r\n"
+    + TS_EVENT_HEADER.encode()
+    + b": %d\r\n"
+    + TS_RECORDED_HEADER.encode()
+    + b": %d\r\n\r\n"
+)
+
+
+def header_block(event: Event) -> bytes:
+    """The same headers as :func:`event_headers`, as a ready ``HPUB`` header block."""
+    return _HEADER_BLOCK % (
+        str(event.event_id).encode(),
+        event.type.encode(),
+        event.ts_event,
+        event.ts_recorded,
+    )
+
+
 @dataclass
 class AppendStats:
     published: int = 0
@@ -72,8 +95,7 @@ class AppendStats:
 @dataclass
 class _InFlight:
     subject: str
-    data: bytes
-    headers: dict[str, str]
+    frame: bytes
     sent: float
 
 
@@ -91,15 +113,17 @@ class MarketAppender:
         subject_prefix: str = "mkt",
     ) -> None:
         self.nc = nc
-        self.subject_prefix = subject_prefix
         self.codec = codec or Codec()
         self.window = window
         self.ack_timeout = ack_timeout
         self.deadline = deadline
+        self.subject_prefix = subject_prefix
         self.stats = AppendStats()
         self._inflight: dict[int, _InFlight] = {}
         self._next = 0
         self._prefix = ""
+        self._reply_prefix = b""
+        self._subjects: dict[tuple[str, str, str], bytes] = {}
         self._sub: object | None = None
         self._room = asyncio.Event()
         self._drained = asyncio.Event()
@@ -117,24 +141,19 @@ class MarketAppender:
 
     async def start(self) -> None:
         self._prefix = self.nc.new_inbox()
-        self._sub = await self.nc.subscribe(
-            f"{self._prefix}.*", cb=self._on_ack, pending_msgs_limit=-1, pending_bytes_limit=-1
-        )
+        self._reply_prefix = self._prefix.encode() + b"."
+        self._sub = await fast_path(self.nc).subscribe(f"{self._prefix}.*", self._on_ack)
         self._watchdog = asyncio.create_task(self._resend_loop(), name="market-appender-resend")
 
     async def close(self) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
-            except asyncio.CancelledError:
-                pass
             self._watchdog = None
         if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()  # type: ignore[attr-defined]
-            except nats.errors.Error:
-                pass
+            with contextlib.suppress(nats.errors.Error):
+                await fast_path(self.nc).unsubscribe(self._sub)  # type: ignore[arg-type]
             self._sub = None
 
     @property
@@ -143,17 +162,41 @@ class MarketAppender:
 
     # -- publishing --------------------------------------------------------------------------
 
+    def _subject(self, event: MarketEvent) -> bytes:
+        key = (event.venue, event.KIND, event.symbol)
+        subject = self._subjects.get(key)
+        if subject is None:
+            subject = market_subject(event, self.subject_prefix).encode()
+            self._subjects[key] = subject
+        return subject
+
     async def append(self, event: MarketEvent) -> None:
-        """Publish one event; waits while ``window`` events await their acks."""
-        await self.publish_raw(
-            market_subject(event, self.subject_prefix), self.codec.encode(event), event_headers(event)
-        )
+        """Publish one event; waits while ``window`` events await their acks.
+
+        Raises:
+            ValidationError: the event cannot be addressed (bad venue/symbol token).
+            StoreError: an earlier event was rejected, or acks stopped coming.
+        """
+        subject = self._subject(event)
+        await self._publish(subject, header_block(event), self.codec.encode(event))
 
     async def append_many(self, events: Iterable[MarketEvent]) -> None:
         for event in events:
             await self.append(event)
 
     async def publish_raw(self, subject: str, data: bytes, headers: dict[str, str]) -> None:
+        """Publish pre-encoded bytes with arbitrary headers (dead letters, tools)."""
+        block = (
+            b"NATS/1.0\r\n"
+            + b"".join(
+                b"%s: %s\r\n" % (k.encode(), v.replace("\r", " ").replace("\n", " ").encode())
+                for k, v in headers.items()
+            )
+            + b"\r\n"
+        )
+        await self._publish(subject.encode(), block, data)
+
+    async def _publish(self, subject: bytes, headers: bytes, data: bytes) -> None:
         if self._fatal is not None:
             raise self._fatal
         while len(self._inflight) >= self.window:
@@ -163,10 +206,11 @@ class MarketAppender:
                 raise self._fatal
         token = self._next
         self._next += 1
-        self._inflight[token] = _InFlight(subject, data, headers, time.monotonic())
+        frame = hpub_frame(subject, self._reply_prefix + b"%d" % token, headers, data)
+        self._inflight[token] = _InFlight(subject.decode(), frame, time.monotonic())
         self._drained.clear()
         self.stats.published += 1
-        await self.nc.publish(subject, data, reply=f"{self._prefix}.{token}", headers=headers)
+        await send_frame(self.nc, frame)
 
     async def flush(self) -> AppendStats:
         """Wait until every published event is acked (or re-sent and acked).
@@ -186,63 +230,54 @@ class MarketAppender:
 
     # -- acks and re-sends -------------------------------------------------------------------
 
-    async def _on_ack(self, msg: Msg) -> None:
+    def _on_ack(self, subject: bytes, _reply: bytes, data: bytes, _hdrs: bytes | None) -> None:
         try:
-            token = int(msg.subject[len(self._prefix) + 1 :])
+            token = int(subject[len(self._reply_prefix) :])
         except ValueError:
             return
         pending = self._inflight.pop(token, None)
         if pending is None:
             return  # ack of a re-sent copy already settled
-        data = msg.data
-        if b'"error"' in data or not data:
-            ack = parse_ack(data) if data else None
-            reason = ack.description if ack is not None else "no-responders"
-            if not data:  # 503 no responders: the stream is not there (yet); retry later
-                pending.sent = time.monotonic()
-                self._inflight[token] = pending
-                return
+        if not data:  # 503 no responders: no stream (yet); keep it for the re-send loop
+            self._inflight[token] = pending
+            return
+        if b'"error"' in data:
+            reason = parse_ack(data).description
             self.stats.errors.append(f"{pending.subject}: {reason}")
             self._fatal = StoreError(f"JetStream rejected {pending.subject}: {reason}")
         elif b'"duplicate"' in data:
             self.stats.duplicates += 1
         else:
             self.stats.stored += 1
-        self._settled()
-
-    def _settled(self) -> None:
         if len(self._inflight) < self.window // 2 or self._fatal is not None:
             self._room.set()
         if not self._inflight or self._fatal is not None:
             self._drained.set()
 
     async def _resend_loop(self) -> None:
-        oldest_unacked = time.monotonic()
+        stuck_since: float | None = None
         while True:
             await asyncio.sleep(min(1.0, self.ack_timeout / 2))
-            if not self._inflight:
-                oldest_unacked = time.monotonic()
-                continue
             now = time.monotonic()
-            stale = [(t, f) for t, f in self._inflight.items() if now - f.sent > self.ack_timeout]
+            stale = [f for f in self._inflight.values() if now - f.sent > self.ack_timeout]
             if not stale:
-                oldest_unacked = now
+                stuck_since = None
                 continue
-            if now - oldest_unacked > self.deadline:
+            stuck_since = stuck_since or now
+            if now - stuck_since > self.deadline:
                 self._fatal = StoreError(
                     f"{len(stale)} market events unacked for {self.deadline:.0f}s"
                 )
-                self._settled()
+                self._room.set()
+                self._drained.set()
                 return
             if not self.nc.is_connected:
-                continue  # nats-py buffers while reconnecting; re-send once connected
-            for token, f in stale:
+                continue  # re-send once reconnected
+            for f in stale:
                 f.sent = now
                 self.stats.resent += 1
                 try:
-                    await self.nc.publish(
-                        f.subject, f.data, reply=f"{self._prefix}.{token}", headers=f.headers
-                    )
+                    await send_frame(self.nc, f.frame)
                 except nats.errors.Error:
                     break
 
@@ -266,24 +301,55 @@ async def replay(
     start_seq: int | None = None,
     start_time_ns: int | None = None,
     codec: Codec | None = None,
-    batch_hint: int = 4096,
 ) -> AsyncIterator[tuple[Position, Event]]:
-    """Replay a stream from a sequence or time up to its head at the time of the call.
+    """Replay a stream from a sequence or time up to its head, one event at a time.
 
     Args:
         subjects: one subject filter or several (``mkt.bybit.trade.>``).
         start_seq / start_time_ns: where to begin (default: the first message).
     """
-    codec = codec or Codec()
-    async for pos, data in replay_raw(
+    async for batch in replay_batches(
         nc,
         subjects=subjects,
         stream=stream,
         start_seq=start_seq,
         start_time_ns=start_time_ns,
-        batch_hint=batch_hint,
+        codec=codec,
     ):
-        yield pos, codec.decode(data)
+        for item in batch:
+            yield Position(stream, item[0]), item[1]
+
+
+async def replay_batches(
+    nc: NATS,
+    *,
+    subjects: str | list[str] = "mkt.>",
+    stream: str = MARKET,
+    start_seq: int | None = None,
+    start_time_ns: int | None = None,
+    live: bool = False,
+    codec: Codec | None = None,
+    batch: int = 8192,
+) -> AsyncIterator[list[tuple[int, Event]]]:
+    """Decoded events in chunks of ``(stream sequence, event)``: the fast way to read a stream.
+
+    Raises:
+        ValidationError: a stored payload is not a known event (the log is corrupt or newer
+            than this Helix: never skipped silently).
+    """
+    decode = (codec or Codec()).decode
+    filters = [subjects] if isinstance(subjects, str) else list(subjects)
+    async with PullReader(
+        nc,
+        stream,
+        filters,
+        start_seq=start_seq,
+        start_time_ns=start_time_ns,
+        live=live,
+        batch=batch,
+    ) as reader:
+        async for chunk in reader.chunks():
+            yield [(seq, decode(data)) for seq, _subject, data in chunk]
 
 
 async def replay_raw(
@@ -294,111 +360,25 @@ async def replay_raw(
     start_seq: int | None = None,
     start_time_ns: int | None = None,
     live: bool = False,
-    batch_hint: int = 4096,
+    batch_hint: int = 8192,
 ) -> AsyncIterator[tuple[Position, bytes]]:
-    """Raw payloads with positions, through an ordered push consumer (callback-driven).
+    """Raw payloads with positions (see :class:`~helix.store.reader.PullReader`).
 
-    With ``live=False`` it stops at the stream's last sequence when the replay began.
+    With ``live=False`` it stops at the stream's head; with ``live=True`` it follows forever.
     """
-    js = nc.jetstream()
     filters = [subjects] if isinstance(subjects, str) else list(subjects)
-    info = await js.stream_info(stream)
-    head = info.state.last_seq
-    if not live and (head == 0 or (start_seq is not None and start_seq > head)):
-        return
-    cfg = api.ConsumerConfig(
-        filter_subjects=filters if len(filters) > 1 else None,
-        filter_subject=filters[0] if len(filters) == 1 else None,
-        headers_only=False,
-    )
-    if start_seq is not None:
-        cfg.deliver_policy = api.DeliverPolicy.BY_START_SEQUENCE
-        cfg.opt_start_seq = start_seq
-    elif start_time_ns is not None:
-        cfg.deliver_policy = api.DeliverPolicy.BY_START_TIME
-        secs, ns = divmod(start_time_ns, 1_000_000_000)
-        cfg.opt_start_time = (
-            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}Z"
-        )
-    else:
-        cfg.deliver_policy = api.DeliverPolicy.ALL
-
-    queue: asyncio.Queue[list[tuple[Position, bytes]] | None] = asyncio.Queue(maxsize=64)
-    chunk: list[tuple[Position, bytes]] = []
-    done = False
-
-    async def cb(msg: Msg) -> None:
-        nonlocal chunk, done
-        if done:
-            return
-        seq = stream_seq(msg.reply)
-        chunk.append((Position(stream, seq), msg.data))
-        if len(chunk) >= batch_hint or (not live and seq >= head):
-            out, chunk = chunk, []
-            await queue.put(out)
-            if not live and seq >= head:
-                done = True
-                await queue.put(None)
-
-    sub = await js.subscribe(
-        filters[0],
-        stream=stream,
-        cb=cb,
-        ordered_consumer=True,
-        config=cfg,
-        deliver_policy=cfg.deliver_policy,
-        pending_msgs_limit=-1,
-        pending_bytes_limit=-1,
-    )
-    try:
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=1.0 if not live else None)
-            except TimeoutError:
-                # Nothing matched beyond here (filters may exclude the head message).
-                if not live and await _caught_up(sub):
-                    if chunk:
-                        out, chunk = chunk, []
-                        for pair in out:
-                            yield pair
-                    return
-                continue
-            if item is None:
-                return
-            for pair in item:
-                yield pair
-            if live and chunk and queue.empty():
-                out, chunk = chunk, []
-                for pair in out:
-                    yield pair
-    finally:
-        done = True
-        try:
-            await sub.unsubscribe()
-        except nats.errors.Error:
-            pass
-
-
-def stream_seq(reply: str) -> int:
-    """The stream sequence from a JetStream delivery's reply subject.
-
-    ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`` (v1) or
-    ``$JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<sseq>...`` (v2).
-    """
-    tokens = reply.split(".")
-    if len(tokens) == 9:
-        return int(tokens[5])
-    if len(tokens) >= 12:
-        return int(tokens[7])
-    raise StoreError(f"not a JetStream delivery: {reply!r}")
-
-
-async def _caught_up(sub: object) -> bool:
-    try:
-        info = await sub.consumer_info()  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - an ordered consumer may be mid-reset
-        return False
-    return bool(info.num_pending == 0)
+    async with PullReader(
+        nc,
+        stream,
+        filters,
+        start_seq=start_seq,
+        start_time_ns=start_time_ns,
+        live=live,
+        batch=batch_hint,
+    ) as reader:
+        async for chunk in reader.chunks():
+            for seq, _subject, data in chunk:
+                yield Position(stream, seq), data
 
 
 async def tail(
@@ -410,11 +390,11 @@ async def tail(
     codec: Codec | None = None,
 ) -> AsyncIterator[tuple[Position, Event]]:
     """Follow a stream live (from ``start_seq``, default: new events only)."""
-    codec = codec or Codec()
     if start_seq is None:
         info = await nc.jetstream().stream_info(stream)
         start_seq = info.state.last_seq + 1
-    async for pos, data in replay_raw(
-        nc, subjects=subjects, stream=stream, start_seq=start_seq, live=True, batch_hint=1
+    async for batch in replay_batches(
+        nc, subjects=subjects, stream=stream, start_seq=start_seq, live=True, codec=codec, batch=256
     ):
-        yield pos, codec.decode(data)
+        for seq, event in batch:
+            yield Position(stream, seq), event

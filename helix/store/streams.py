@@ -77,7 +77,9 @@ def market_spec(settings: Settings) -> StreamSpec:
     )
 
 
-def ledger_spec(settings: Settings, *, name: str = LEDGER, subjects: tuple[str, ...] = ("ldg.>",)) -> StreamSpec:
+def ledger_spec(
+    settings: Settings, *, name: str = LEDGER, subjects: tuple[str, ...] = ("ldg.>",)
+) -> StreamSpec:
     return StreamSpec(
         name=name,
         subjects=subjects,
@@ -112,7 +114,7 @@ def incompatibilities(spec: StreamSpec, existing: api.StreamConfig) -> list[str]
         problems.append(f"retention {existing.retention} is not limits")
     if spec.allow_atomic and not existing.allow_atomic:
         problems.append("atomic batch publish is off")
-    if spec.max_age_s == 0 and (existing.max_age or 0) > 0:
+    if spec.allow_atomic and spec.max_age_s == 0 and (existing.max_age or 0) > 0:
         problems.append(f"messages expire after {existing.max_age}s; this stream must never expire")
     if (existing.max_msgs_per_subject or -1) > 0 or (existing.max_msgs or -1) > 0:
         problems.append("message-count limits would drop events")

@@ -109,7 +109,7 @@ class TestPostgresTrackingRecorder(TrackingRecorderTestCase):
         super().tearDown()
 
     def create_recorder(self) -> es_postgres.PostgresTrackingRecorder:
-        return self.factory.tracking_recorder()  # type: ignore[no-any-return]
+        return self.factory.tracking_recorder()  # type: ignore[return-value]
 
 
 class _TrackingSubclass(es_postgres.PostgresTrackingRecorder):

@@ -56,7 +56,25 @@ def stream_count(f: JetStreamFactory) -> int:
     return int(info.state.messages)
 
 
-def test_two_writers_racing_exactly_one_wins(factories: tuple[JetStreamFactory, JetStreamFactory]) -> None:
+def _race_write(
+    rec: JetStreamApplicationRecorder,
+    oid: uuid.UUID,
+    version: int,
+    name: str,
+    barrier: threading.Barrier,
+    results: list[str],
+) -> None:
+    barrier.wait()
+    try:
+        rec.insert_events([ev(oid, version, topic=name)])
+        results.append("won")
+    except IntegrityError:
+        results.append("conflict")
+
+
+def test_two_writers_racing_exactly_one_wins(
+    factories: tuple[JetStreamFactory, JetStreamFactory],
+) -> None:
     rec_a, rec_b = (f.application_recorder() for f in factories)
     oid = uuid.uuid4()
     rec_a.insert_events([ev(oid, 1)])
@@ -66,16 +84,8 @@ def test_two_writers_racing_exactly_one_wins(factories: tuple[JetStreamFactory, 
         barrier = threading.Barrier(2)
         results: list[str] = []
 
-        def write(rec: JetStreamApplicationRecorder, name: str, version: int = round_) -> None:
-            barrier.wait()
-            try:
-                rec.insert_events([ev(oid, version, topic=name)])
-                results.append("won")
-            except IntegrityError:
-                results.append("conflict")
-
         threads = [
-            threading.Thread(target=write, args=(rec, name))
+            threading.Thread(target=_race_write, args=(rec, oid, round_, name, barrier, results))
             for rec, name in ((rec_a, "a"), (rec_b, "b"))
         ]
         for t in threads:
@@ -181,9 +191,13 @@ def test_an_eventsourcing_application_runs_on_the_store(
         acct.credit(5)
         acct.credit(7)
         app.save(acct)
-        copy = app.repository.get(acct.id)
+        copy: Account = app.repository.get(acct.id)
         assert (copy.owner, copy.balance, copy.version) == ("ada", 12, 3)
         notes = app.recorder.select_notifications(start=None, limit=10)
-        assert [n.topic.rsplit(".", 1)[-1] for n in notes][-3:] == ["Opened", "Credited", "Credited"]
+        assert [n.topic.rsplit(".", 1)[-1] for n in notes][-3:] == [
+            "Opened",
+            "Credited",
+            "Credited",
+        ]
     finally:
         app.close()

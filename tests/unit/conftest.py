@@ -1,0 +1,15 @@
+"""Unit-test setup: keep Hypothesis' caches out of the repository.
+
+Hypothesis writes a constants/unicode cache under ``./.hypothesis`` even when the example
+database is disabled; point it at the temp dir unless the caller chose a location.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "helix-hypothesis")
+)
