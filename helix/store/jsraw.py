@@ -13,6 +13,7 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -183,3 +184,28 @@ async def direct_get_last(
     if status is not None:
         raise StoreError(f"direct get last on {stream} {subject}: status {status}")
     return _to_stored(resp)
+
+
+async def direct_get_seq(
+    nc: NATS, stream: str, seq: int, *, timeout: float = 10.0
+) -> StoredMsg | None:
+    """The message at ``seq``, or None (deleted or beyond the head)."""
+    resp = await nc.request(
+        f"$JS.API.DIRECT.GET.{stream}", json.dumps({"seq": seq}).encode(), timeout=timeout
+    )
+    status = _status(resp)
+    if status == "404":
+        return None
+    if status is not None:
+        raise StoreError(f"direct get {stream} #{seq}: status {status}")
+    return _to_stored(resp)
+
+
+def stored_ns(msg: StoredMsg) -> int:
+    """When JetStream stored ``msg``, in UTC ns (from its ``Nats-Time-Stamp`` header)."""
+    stamp = msg.headers.get("Nats-Time-Stamp", "")
+    if not stamp:
+        return 0
+    whole, _, frac = stamp.rstrip("Z").partition(".")
+    dt = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    return int(dt.timestamp()) * 1_000_000_000 + int((frac + "000000000")[:9])

@@ -46,8 +46,10 @@ class PullReader:
         live: bool = False,
         batch: int = 8192,
         idle: float = 5.0,
+        durable: str | None = None,
     ) -> None:
         self.nc = nc
+        self.durable = durable
         self.stream = stream
         self.filters = filters
         self.live = live
@@ -67,17 +69,32 @@ class PullReader:
         self._expect_cseq = 1
         self._last_seq = 0
         self._gap = False
+        self._last_reply = b""
+        self._chunk_reply = b""
 
     # -- consumer lifecycle ------------------------------------------------------------------
 
     def _config(self) -> api.ConsumerConfig:
-        cfg = api.ConsumerConfig(
-            ack_policy=api.AckPolicy.NONE,
-            inactive_threshold=max(30.0, self.idle * 6),
-            mem_storage=True,
-            num_replicas=1,
-            max_waiting=4,
-        )
+        if self.durable:
+            # A named consumer whose progress the server can report; acked per chunk (ack-all).
+            # Where to start always comes from the caller (a checkpoint), never from it.
+            cfg = api.ConsumerConfig(
+                durable_name=self.durable,
+                ack_policy=api.AckPolicy.ALL,
+                ack_wait=600.0,
+                max_ack_pending=self.batch * 4,
+                inactive_threshold=86_400.0,
+                num_replicas=1,
+                max_waiting=4,
+            )
+        else:
+            cfg = api.ConsumerConfig(
+                ack_policy=api.AckPolicy.NONE,
+                inactive_threshold=max(30.0, self.idle * 6),
+                mem_storage=True,
+                num_replicas=1,
+                max_waiting=4,
+            )
         if len(self.filters) == 1:
             cfg.filter_subject = self.filters[0]
         else:
@@ -98,6 +115,9 @@ class PullReader:
         return cfg
 
     async def _create(self) -> None:
+        if self.durable:
+            with contextlib.suppress(Exception):  # restart from the caller's position
+                await self.nc.jetstream().delete_consumer(self.stream, self.durable)
         try:
             info = await self.nc.jetstream().add_consumer(self.stream, self._config())
         except Exception as exc:
@@ -118,7 +138,8 @@ class PullReader:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._delete()
+        if not self.durable:  # a durable stays, showing the projector's position on the server
+            await self._delete()
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await fast_path(self.nc).unsubscribe(self._sub)  # type: ignore[arg-type]
@@ -144,6 +165,7 @@ class PullReader:
             self._event.set()
             return
         self._expect_cseq = c + 1
+        self._last_reply = reply
         seq = self._last_seq = int(sseq)
         self._buf.append((seq, subject, data))
         self._got += 1
@@ -193,6 +215,7 @@ class PullReader:
             caught_up = self._pending == 0 or self._status == 404
             if not self.live and caught_up and (complete or self._pending == 0):
                 out, self._buf = self._buf, []
+                self._chunk_reply = self._last_reply
                 if out:
                     yield out
                 return
@@ -200,9 +223,16 @@ class PullReader:
                 if self._status == 409:
                     await self._reset()
                 out, self._buf = self._buf, []
+                self._chunk_reply = self._last_reply
                 await self._pull()  # next batch streams while the caller works
                 if out:
                     yield out
             elif self.live and self._buf:
                 out, self._buf = self._buf, []
+                self._chunk_reply = self._last_reply
                 yield out
+
+    async def ack(self) -> None:
+        """Acknowledge everything up to the last chunk handed out (durable readers)."""
+        if self.durable and self._chunk_reply:
+            await self.nc.publish(self._chunk_reply.decode(), b"+ACK")

@@ -1,0 +1,35 @@
+"""``helix bench``: benchmarks, each beside a baseline from the same run."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from helix.cli.app import err, group, out, settings
+
+bench_app = group("bench", "Benchmarks, each beside a baseline measured in the same run.")
+
+
+@bench_app.command("store")
+def bench_store(
+    events: Annotated[int, typer.Option(help="market events to append and replay")] = 200_000,
+    saves: Annotated[int, typer.Option(help="aggregate saves per scenario and store")] = 2_000,
+) -> None:
+    """Market append, aggregate saves and replay, each beside a baseline from the same run."""
+    from helix.bench.report import print_figures
+    from helix.bench.store import run_store_bench
+    from helix.bootstrap import endpoints
+
+    ends = endpoints(settings())
+    figures = asyncio.run(
+        run_store_bench(
+            ends.nats_url,
+            ends.database_url,
+            events=events,
+            saves=saves,
+            progress=lambda m: err.print(f"[dim]{m}[/]"),
+        )
+    )
+    print_figures("helix bench store", figures, out)

@@ -1,0 +1,1 @@
+"""PostgreSQL plumbing: migrations and connections for the read side."""
