@@ -20,10 +20,14 @@ class Projector(Protocol):
     """A read model.  ``apply`` runs inside the runner's transaction and must be idempotent
     per batch only in the sense the runner needs: it is never given an event twice."""
 
-    name: str
-    stream: str
-    subjects: tuple[str, ...]
-    tables: tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+    @property
+    def stream(self) -> str: ...
+    @property
+    def subjects(self) -> tuple[str, ...]: ...
+    @property
+    def tables(self) -> tuple[str, ...]: ...
 
     async def apply(self, conn: asyncpg.Connection, batch: Batch) -> None: ...
 

@@ -113,7 +113,10 @@ async def write_bars(conn: asyncpg.Connection, bars: dict[Key, Bar]) -> None:
     await conn.execute(UPSERT, *cols)
 
 
+@dataclass(frozen=True)
 class CandlesProjector:
+    """Override ``stream`` / ``subjects`` to project another stream (tests, backtests)."""
+
     name: str = "candles"
     stream: str = "MARKET"
     subjects: tuple[str, ...] = ("mkt.*.trade.>",)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
 from events.market import Ticker
@@ -28,7 +30,10 @@ def fold(batch: Batch) -> dict[tuple[str, str, int], Ticker]:
     return rows
 
 
+@dataclass(frozen=True)
 class FundingProjector:
+    """Override ``stream`` / ``subjects`` to project another stream (tests, backtests)."""
+
     name: str = "funding"
     stream: str = "MARKET"
     subjects: tuple[str, ...] = ("mkt.*.ticker.>",)

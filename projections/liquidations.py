@@ -8,6 +8,8 @@ counted once in both tables.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
 from events.market import Liquidation
@@ -45,7 +47,10 @@ def prints(batch: Batch) -> list[tuple[int, Liquidation]]:
     return [(seq, e) for seq, e in batch if isinstance(e, Liquidation)]
 
 
+@dataclass(frozen=True)
 class LiquidationsProjector:
+    """Override ``stream`` / ``subjects`` to project another stream (tests, backtests)."""
+
     name: str = "liquidations"
     stream: str = "MARKET"
     subjects: tuple[str, ...] = ("mkt.*.liq.>",)

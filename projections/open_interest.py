@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
 from events.market import Ticker
@@ -25,7 +27,10 @@ def fold(batch: Batch) -> dict[tuple[str, str, int], Ticker]:
     return rows
 
 
+@dataclass(frozen=True)
 class OpenInterestProjector:
+    """Override ``stream`` / ``subjects`` to project another stream (tests, backtests)."""
+
     name: str = "open_interest"
     stream: str = "MARKET"
     subjects: tuple[str, ...] = ("mkt.*.ticker.>",)

@@ -224,6 +224,14 @@ class EmbeddedPostgres:
             raise ServiceUnavailable(f"PostgreSQL did not stop: {res.stderr.strip()}")
         return True
 
+    def crash(self) -> None:
+        """Stop like a crash: every server process quits at once, no shutdown checkpoint;
+        the next start runs crash recovery (for failure tests)."""
+        if self.pid() is None:
+            return
+        bindir = find_pg_bindir()
+        self._run([str(bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"])
+
     def log_tail(self, lines: int = 15) -> str:
         try:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
