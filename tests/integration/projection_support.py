@@ -108,7 +108,7 @@ def synthetic_market(n_trades: int, *, venue: str = "syn", seed: int = 1) -> lis
                 qty=Decimal(rng.randrange(1, 500)) / 1000,
                 side="buy" if rng.random() < 0.5 else "sell",
                 **common,  # type: ignore[arg-type]
-            )  # fmt: skip
+            )
         )
         if i % 17 == 0:
             key = f"L{i}"
@@ -120,7 +120,7 @@ def synthetic_market(n_trades: int, *, venue: str = "syn", seed: int = 1) -> lis
                     qty=Decimal(rng.randrange(1, 900)) / 100,
                     side="sell" if rng.random() < 0.6 else "buy",
                     **common,  # type: ignore[arg-type]
-                )  # fmt: skip
+                )
             )
         if i % 60 == 0:
             oi[sym] += Decimal(rng.randrange(-300, 400))
@@ -134,6 +134,6 @@ def synthetic_market(n_trades: int, *, venue: str = "syn", seed: int = 1) -> lis
                     funding_rate=Decimal(rng.randrange(-100, 300)) / 1_000_000,
                     next_funding_ts=T0 + 8 * 3600 * 1_000_000_000,
                     **common,  # type: ignore[arg-type]
-                )  # fmt: skip
+                )
             )
     return out

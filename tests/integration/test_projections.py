@@ -120,7 +120,8 @@ async def test_an_event_that_cannot_be_applied_stops_the_projector_visibly(
     assert info.value.seq == bad_seq
     assert status.state == "failed"
     assert status.error_seq == bad_seq
-    assert status.error is not None and "decode" in status.error
+    assert status.error is not None
+    assert "decode" in status.error
     assert status.position == bad_seq - 1
     assert status.lag_events > 0
 
