@@ -23,4 +23,5 @@ async def main(stream: str, prefix: str, db_url: str, nats_url: str, batch: int)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:5], int(sys.argv[5])))
+    stream, prefix, db_url, nats_url, batch = sys.argv[1:6]
+    asyncio.run(main(stream, prefix, db_url, nats_url, int(batch)))

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 from nats.aio.client import Client as NATS
 
+from events.market import Trade
 from helix.errors import ProjectionError
 from projections.runner import ProjectionRunner, reset
 from projections.status import projector_status
@@ -80,7 +81,7 @@ async def test_projector_resumes_from_checkpoint_and_applies_nothing_twice(
 
 async def test_candles_match_the_trades(nc: NATS, database_url: str) -> None:
     events = synthetic_market(1_200)
-    trades = [e for e in events if type(e).__name__ == "Trade"]
+    trades = [e for e in events if isinstance(e, Trade)]
     async with lab(nc, database_url) as a:
         await publish(nc, a, events)
         await run_all(nc, a, batch=97)
@@ -93,11 +94,11 @@ async def test_candles_match_the_trades(nc: NATS, database_url: str) -> None:
         finally:
             await conn.close()
     for row in rows:
-        mine = [t for t in trades if t.symbol == row["symbol"]]  # type: ignore[attr-defined]
+        mine = [t for t in trades if t.symbol == row["symbol"]]
         assert row["n"] == len(mine)
-        assert row["v"] == sum((t.qty for t in mine), Decimal(0))  # type: ignore[attr-defined]
-        assert row["h"] == max(t.price for t in mine)  # type: ignore[attr-defined]
-        assert row["l"] == min(t.price for t in mine)  # type: ignore[attr-defined]
+        assert row["v"] == sum((t.qty for t in mine), Decimal(0))
+        assert row["h"] == max(t.price for t in mine)
+        assert row["l"] == min(t.price for t in mine)
 
 
 async def test_an_event_that_cannot_be_applied_stops_the_projector_visibly(
