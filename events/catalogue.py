@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from events.market import Kline, Liquidation, Ticker, Trade
-from events.ops import DeadLetter
+from events.ops import DeadLetter, ImportCompleted
 
-AnyEvent = Trade | Liquidation | Ticker | Kline | DeadLetter
+AnyEvent = Trade | Liquidation | Ticker | Kline | DeadLetter | ImportCompleted
 
-ALL_EVENT_TYPES = (Trade, Liquidation, Ticker, Kline, DeadLetter)
+ALL_EVENT_TYPES = (Trade, Liquidation, Ticker, Kline, DeadLetter, ImportCompleted)
 TAGS: dict[str, type] = {str(t.__struct_config__.tag): t for t in ALL_EVENT_TYPES}

@@ -17,3 +17,23 @@ class DeadLetter(Event, frozen=True, kw_only=True, tag="ops.dead_letter.v1"):
     origin: str
     reason: str
     raw: bytes
+
+
+class ImportCompleted(Event, frozen=True, kw_only=True, tag="ops.import_completed.v1"):
+    """A recorded file was imported in full (``helix import`` skips it next time).
+
+    Attributes:
+        sha256: digest of the file's bytes (its identity, whatever its name).
+        name: the file name when imported.
+        format: the parser used (``binance-ws``, ...).
+        read / imported / duplicates / rejected / skipped: the import's counts.
+    """
+
+    sha256: str
+    name: str
+    format: str
+    read: int
+    imported: int
+    duplicates: int
+    rejected: int
+    skipped: int

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from helix.cli import bench, events, market, projections, services, streams  # noqa: F401
+from helix.cli import (  # noqa: F401 - importing registers the commands
+    bench,
+    events,
+    importing,
+    market,
+    projections,
+    services,
+    streams,
+)
 from helix.cli.app import app, run_app
 
 

@@ -39,3 +39,29 @@ def events_tail(
                     return
 
     asyncio.run(run())
+
+
+@events_app.command("dead-letters")
+def dead_letters(
+    limit: Annotated[int, typer.Option(help="show the last N (0 = all)")] = 20,
+) -> None:
+    """Input that could not become an event, with where it came from and why."""
+    from rich.table import Table
+
+    from events.ops import DeadLetter
+    from helix.bootstrap import runtime
+    from helix.store.market import replay_batches
+    from helix.store.streams import DLQ
+
+    async def run() -> list[tuple[int, DeadLetter]]:
+        found: list[tuple[int, DeadLetter]] = []
+        async with runtime(settings()) as rt:
+            async for batch in replay_batches(rt.nc, subjects="dlq.>", stream=DLQ):
+                found.extend((seq, e) for seq, e in batch if isinstance(e, DeadLetter))
+        return found[-limit:] if limit else found
+
+    table = Table("seq", "origin", "reason", "raw")
+    for seq, letter in asyncio.run(run()):
+        raw = letter.raw[:60].decode("utf-8", "replace")
+        table.add_row(str(seq), letter.origin, letter.reason, raw)
+    out.print(table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from random import Random
 
@@ -33,11 +33,7 @@ class Lab:
     database_url: str
 
     def projectors(self) -> dict[str, Projector]:
-        out: dict[str, Projector] = {}
-        for name, p in all_projectors().items():
-            subjects = tuple(s.replace("mkt.", f"{self.prefix}.", 1) for s in p.subjects)
-            out[name] = replace(p, stream=self.stream, subjects=subjects)  # type: ignore[type-var]
-        return out
+        return all_projectors(stream=self.stream, prefix=self.prefix)
 
 
 def _db_url(base_url: str, dbname: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from events.base import Event
 from events.market import Kline, Liquidation, Ticker, Trade
-from events.ops import DeadLetter
+from events.ops import DeadLetter, ImportCompleted
 
 EVENT_ID = uuid.UUID("0b1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b")
 CAUSE_ID = uuid.UUID("11111111-2222-4333-8444-555555555555")
@@ -98,6 +98,22 @@ def dead_letter(**overrides: Any) -> DeadLetter:
     return DeadLetter(**fields)
 
 
+def import_completed(**overrides: Any) -> ImportCompleted:
+    fields: dict[str, Any] = {
+        **envelope(vertical="ops"),
+        "sha256": "ab" * 32,
+        "name": "btcusdt_20240718.gz",
+        "format": "binance-ws",
+        "read": 10,
+        "imported": 7,
+        "duplicates": 1,
+        "rejected": 1,
+        "skipped": 1,
+    }
+    fields.update(overrides)
+    return ImportCompleted(**fields)
+
+
 def all_samples() -> list[Event]:
     """One instance of every current event type."""
-    return [trade(), liquidation(), ticker(), kline(), dead_letter()]
+    return [trade(), liquidation(), ticker(), kline(), dead_letter(), import_completed()]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from events.base import HELIX_NAMESPACE, Event, stable_event_id
 from events.catalogue import ALL_EVENT_TYPES, TAGS
 from events.market import Kline, Liquidation, Ticker, Trade, market_event_id
-from events.ops import DeadLetter
+from events.ops import DeadLetter, ImportCompleted
 from helix.codec import Codec
 from helix.errors import ValidationError
 from tests.unit import _factories as f
@@ -26,6 +26,7 @@ EXPECTED_TAGS: dict[type[Event], str] = {
     Ticker: "market.ticker.v1",
     Kline: "market.kline.v1",
     DeadLetter: "ops.dead_letter.v1",
+    ImportCompleted: "ops.import_completed.v1",
 }
 
 SAMPLES = f.all_samples()
