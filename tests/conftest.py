@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.services import TestServices, test_services
+from tests.services import RunningServices, running_services
 
 
 @pytest.fixture(scope="session")
-def services() -> Iterator[TestServices]:
-    with test_services() as s:
+def services() -> Iterator[RunningServices]:
+    with running_services() as s:
         saved = {k: os.environ.get(k) for k in ("HELIX_NATS_URL", "HELIX_DATABASE_URL")}
         os.environ["HELIX_NATS_URL"] = s.nats_url
         os.environ["HELIX_DATABASE_URL"] = s.database_url
@@ -27,12 +27,12 @@ def services() -> Iterator[TestServices]:
 
 
 @pytest.fixture
-def nats_url(services: TestServices) -> str:
+def nats_url(services: RunningServices) -> str:
     return services.nats_url
 
 
 @pytest.fixture
-def database_url(services: TestServices) -> str:
+def database_url(services: RunningServices) -> str:
     return services.database_url
 
 

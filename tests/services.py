@@ -22,7 +22,7 @@ from helix.settings import load_settings
 
 
 @dataclass(frozen=True)
-class TestServices:
+class RunningServices:
     nats_url: str
     database_url: str
     home: Path | None
@@ -40,7 +40,7 @@ def docker_available() -> bool:
 
 
 @contextlib.contextmanager
-def _containers() -> Iterator[TestServices]:
+def _containers() -> Iterator[RunningServices]:
     from testcontainers.core.container import DockerContainer
     from testcontainers.postgres import PostgresContainer
 
@@ -49,29 +49,29 @@ def _containers() -> Iterator[TestServices]:
         PostgresContainer("timescale/timescaledb:latest-pg15", driver=None) as pg_c,
     ):
         nats_url = f"nats://{nats_c.get_container_host_ip()}:{nats_c.get_exposed_port(4222)}"
-        yield TestServices(nats_url, pg_c.get_connection_url(), None, None)
+        yield RunningServices(nats_url, pg_c.get_connection_url(), None, None)
 
 
 @contextlib.contextmanager
-def _embedded() -> Iterator[TestServices]:
+def _embedded() -> Iterator[RunningServices]:
     home = Path(tempfile.mkdtemp(prefix="helix-test-"))
     os.chmod(home, 0o755)  # the unprivileged PostgreSQL account must reach its data dir
     settings = load_settings({"HELIX_HOME": str(home)}, dotenv=Path("/nonexistent"))
     services = Services(settings)
     ends = services.up()
     try:
-        yield TestServices(ends.nats_url, ends.database_url, home, services)
+        yield RunningServices(ends.nats_url, ends.database_url, home, services)
     finally:
         services.down()
         shutil.rmtree(home, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def test_services() -> Iterator[TestServices]:
+def running_services() -> Iterator[RunningServices]:
     nats_url = os.environ.get("HELIX_TEST_NATS_URL")
     db_url = os.environ.get("HELIX_TEST_DATABASE_URL")
     if nats_url and db_url:
-        yield TestServices(nats_url, db_url, None, None)
+        yield RunningServices(nats_url, db_url, None, None)
     elif docker_available():
         with _containers() as s:
             yield s

@@ -1,0 +1,5 @@
+"""``python -m helix.cli``."""
+
+from helix.cli import main
+
+main()

@@ -1,0 +1,116 @@
+"""The ``helix`` CLI as a user runs it: real processes, real services, exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.services import RunningServices
+
+pytestmark = pytest.mark.integration
+
+HELIX = [sys.executable, "-m", "helix.cli"]
+
+
+def helix(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [*HELIX, *args], capture_output=True, text=True, timeout=timeout, env=full_env, check=False
+    )
+
+
+@pytest.fixture
+def ext(services: RunningServices) -> dict[str, str]:
+    return {"HELIX_NATS_URL": services.nats_url, "HELIX_DATABASE_URL": services.database_url}
+
+
+def test_help_lists_every_command_group() -> None:
+    res = helix("--help")
+    assert res.returncode == 0
+    for group in (
+        "services",
+        "streams",
+        "events",
+        "bench",
+        "db",
+        "projections",
+        "candles",
+        "import",
+    ):
+        assert group in res.stdout
+
+
+def test_unknown_timeframe_is_a_clear_error(ext: dict[str, str]) -> None:
+    res = helix("candles", "BTCUSDT", "--tf", "7m", env=ext)
+    assert res.returncode == 3
+    assert "unknown timeframe '7m'" in res.stderr
+
+
+def test_unknown_import_format_is_a_clear_error(ext: dict[str, str], tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("a,b\n")
+    res = helix("import", str(f), "--format", "nope", env=ext)
+    assert res.returncode == 3
+    assert "binance-ws" in res.stderr
+
+
+def test_bad_setting_is_a_config_error(ext: dict[str, str]) -> None:
+    res = helix("services", "env", env={**ext, "HELIX_NATS_PORT": "not-a-port"})
+    assert res.returncode == 2
+    assert "HELIX_" in res.stderr
+
+
+@pytest.fixture
+def home() -> Iterator[dict[str, str]]:
+    d = tempfile.mkdtemp(prefix="helix-e2e-")
+    os.chmod(d, 0o755)
+    env = {"HELIX_HOME": d, "HELIX_NATS_URL": "", "HELIX_DATABASE_URL": ""}
+    try:
+        yield env
+    finally:
+        helix("services", "down", env=env)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_embedded_services_up_status_reuse_env_down(home: dict[str, str]) -> None:
+    first = helix("services", "up", env=home)
+    assert first.returncode == 0, first.stderr
+    status = helix("services", "status", env=home)
+    assert status.returncode == 0
+    assert status.stdout.count("running") == 2
+    again = helix("services", "up", env=home)  # reuses what runs
+    assert again.stdout == first.stdout
+    env_lines = helix("services", "env", env=home).stdout.splitlines()
+    assert env_lines[0].startswith("export HELIX_NATS_URL=nats://127.0.0.1:")
+    assert env_lines[1].startswith("export HELIX_DATABASE_URL=postgresql://")
+    assert helix("services", "down", env=home).returncode == 0
+    stopped = helix("services", "status", env=home)
+    assert stopped.returncode == 1
+    assert "stopped" in stopped.stdout
+
+
+def test_streams_init_refuses_an_incompatible_stream(home: dict[str, str]) -> None:
+    assert helix("services", "up", env=home).returncode == 0
+    nats_url = helix("services", "env", env=home).stdout.splitlines()[0].split("=", 1)[1]
+
+    async def squat() -> None:
+        import nats
+
+        nc = await nats.connect(nats_url)
+        await nc.jetstream().add_stream(name="MARKET", subjects=["somethingelse.>"])
+        await nc.close()
+
+    asyncio.run(squat())
+    res = helix("streams", "init", env=home)
+    assert res.returncode == 5
+    assert "incompatible" in res.stderr
