@@ -35,4 +35,4 @@ def print_figures(title: str, figures: list[Figure], console: Console | None = N
             f"{f.ratio:.2f}x",
             f.target,
         )
-    console.print(table)
+    console.print(table, width=max(console.width, 160))

@@ -33,3 +33,25 @@ def bench_store(
         )
     )
     print_figures("helix bench store", figures, out)
+
+
+@bench_app.command("projections")
+def bench_projections(
+    hours: Annotated[int, typer.Option(help="hours of simulated market data")] = 24,
+) -> None:
+    """Events/s from the log into the read models, beside a bare COPY of the same rows."""
+    from helix.bench.projections import run_projection_bench, simulated_day
+    from helix.bench.report import print_figures
+    from helix.bootstrap import endpoints
+
+    ends = endpoints(settings())
+    err.print(f"[dim]simulating {hours}h of market data ...[/]")
+    figures = asyncio.run(
+        run_projection_bench(
+            ends.nats_url,
+            ends.database_url,
+            events=simulated_day(hours),
+            progress=lambda m: err.print(f"[dim]{m}[/]"),
+        )
+    )
+    print_figures("helix bench projections", figures, out)

@@ -125,3 +125,28 @@ async def test_tail_sees_new_events(nc: NATS) -> None:
         await app.flush()
     await asyncio.wait_for(task, 10)
     assert [e.trade_id for e in got] == ["T0", "T1", "T2"]  # type: ignore[attr-defined]
+
+
+async def test_a_rejected_publish_is_an_error_not_a_hang(nc: NATS) -> None:
+    """nats-py's publish_async never resolves a rejected message (nats.py#985); ours raises."""
+    from nats.js import api
+
+    from helix.errors import StoreError
+
+    js = nc.jetstream()
+    name = "REJECTS_" + uuid.uuid4().hex[:8]
+    prefix = "rj" + uuid.uuid4().hex[:8]
+    await js.add_stream(
+        name=name,
+        subjects=[f"{prefix}.>"],
+        max_msgs=10,
+        discard=api.DiscardPolicy.NEW,  # the 11th message is refused by the server
+    )
+    try:
+        async with MarketAppender(nc, subject_prefix=prefix) as app:
+            await app.append_many(a_trade(i) for i in range(25))
+            with pytest.raises(StoreError, match="maximum messages"):
+                await asyncio.wait_for(app.flush(), 10)
+        assert app.stats.stored == 10
+    finally:
+        await js.delete_stream(name)

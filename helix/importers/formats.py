@@ -1,0 +1,306 @@
+"""Recorded-file formats: the parser contract, the registry and the helpers parsers share.
+
+A *format* turns one recorded file into Helix market events in two pure steps:
+:meth:`RecordParser.records` splits the file into raw records (``(line_no, bytes)``, gzip or
+plain, blank lines and a CSV header left out but still counted) and :meth:`RecordParser.parse`
+turns one record into a :class:`Parsed`: zero or more events, or a note that the record is a
+known kind Helix deliberately does not import.  Malformed input raises
+:class:`~helix.errors.ValidationError` with the reason; a parser never returns partial garbage.
+
+Every event carries a deterministic ``event_id`` (:func:`events.market.market_event_id` over
+the event's own ``natural_key``), so the same line always gives the same id.
+"""
+
+from __future__ import annotations
+
+import decimal
+import gzip
+import re
+import uuid
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import msgspec
+
+from events.market import Kline, Liquidation, MarketEvent, Ticker, Trade, market_event_id
+from helix.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What one record turned into.
+
+    Attributes:
+        events: the market events (may be empty).
+        skipped: the known kind of a record deliberately not imported (``"depth"``,
+            ``"bookTicker"``, ``"control"``...), else ``None``.
+    """
+
+    events: list[MarketEvent]
+    skipped: str | None = None
+
+
+class RecordParser(Protocol):
+    """One recorded-file format."""
+
+    name: str
+
+    def records(self, path: Path) -> Iterator[tuple[int, bytes]]:
+        """Yield ``(1-based line number, raw line without newline)`` for each record."""
+        ...
+
+    def parse(self, raw: bytes) -> Parsed:
+        """Turn one raw record into events; raise ``ValidationError`` if it is malformed."""
+        ...
+
+
+def skip(kind: str) -> Parsed:
+    """A :class:`Parsed` for a record of a known kind that is deliberately not imported."""
+    return Parsed([], skipped=kind)
+
+
+# --- reading files -------------------------------------------------------------------------
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Yield the non-blank lines of a gzip or plain file with their 1-based line numbers.
+
+    Compression is detected from the file's magic bytes, not its name.  Line endings
+    (``\\n`` or ``\\r\\n``) are stripped; blank lines (some captures end with them) are not
+    records and are left out, but still counted, so numbers match ``zcat file | sed -n Np``.
+
+    Args:
+        path: the recorded file.
+
+    Raises:
+        ValidationError: the gzip stream is corrupt or truncated.
+        OSError: the file cannot be read.
+    """
+    with path.open("rb") as probe:
+        gzipped = probe.read(2) == _GZIP_MAGIC
+    number = 0
+    try:
+        with gzip.open(path, "rb") if gzipped else path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                raw = line.rstrip(b"\r\n")
+                if raw.strip():
+                    yield number, raw
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ValidationError(f"{path}: corrupt gzip after line {number}: {exc}") from exc
+
+
+# --- values --------------------------------------------------------------------------------
+
+_DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_EXACT = decimal.Context(prec=100, traps=[decimal.Inexact])
+
+
+def dec(value: object, field: str, *, sign: str = "positive") -> Decimal:
+    """A finite Decimal from a venue's string (or exact JSON number), never via float.
+
+    Args:
+        value: a decimal string such as ``"63943.90"``, an int, or a Decimal.
+        field: the field's name, for the error message.
+        sign: ``"positive"`` (> 0), ``"non-negative"`` (>= 0) or ``"any"``.
+
+    Raises:
+        ValidationError: missing, not a number, NaN/inf, or the wrong sign.
+    """
+    if isinstance(value, str):
+        if not _DECIMAL_TEXT.fullmatch(value):
+            raise ValidationError(f"{field}: {value!r} is not a finite decimal")
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value)
+    else:
+        raise ValidationError(f"{field}: expected a decimal string, got {value!r}")
+    if not number.is_finite():
+        raise ValidationError(f"{field}: {value!r} is not finite")
+    if sign == "positive" and number <= 0:
+        raise ValidationError(f"{field}: {value!r} must be positive")
+    if sign == "non-negative" and number < 0:
+        raise ValidationError(f"{field}: {value!r} must not be negative")
+    return number
+
+
+def opt_dec(value: object, field: str, *, sign: str = "non-negative") -> Decimal | None:
+    """Like :func:`dec`, but a missing field or an empty string (Bybit's "n/a") is ``None``."""
+    if value is None or value == "":
+        return None
+    return dec(value, field, sign=sign)
+
+
+def to_int(value: object, field: str) -> int:
+    """A non-negative int from a JSON integer or a string of digits (Bybit sends both).
+
+    Raises:
+        ValidationError: missing, a bool, a float, or not all digits.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise ValidationError(f"{field}: expected a non-negative integer, got {value!r}")
+
+
+def ms_to_ns(value: object, field: str) -> int:
+    """Epoch milliseconds (int or digit string) to int nanoseconds, checking the unit.
+
+    Raises:
+        ValidationError: not an integer, or not plausibly epoch *milliseconds*.
+    """
+    ms = to_int(value, field)
+    if not 10**11 <= ms < 10**14:  # 1973..5138: catches seconds, micro- and nanoseconds
+        raise ValidationError(f"{field}: {ms} does not look like epoch milliseconds")
+    return ms * 1_000_000
+
+
+def secs_to_ns(text: str, field: str) -> int:
+    """Epoch seconds with an optional fraction (``"1585180700.0647"``) to int ns, exactly.
+
+    Goes through Decimal, never float, so ``.0647`` is exactly 64 700 000 ns.
+
+    Raises:
+        ValidationError: not a plain decimal, out of range, or finer than a nanosecond.
+    """
+    if not re.fullmatch(r"\d{1,12}(?:\.\d{1,30})?", text):
+        raise ValidationError(f"{field}: {text!r} is not epoch seconds")
+    try:
+        ns = _EXACT.multiply(Decimal(text), Decimal(1_000_000_000))
+        whole = ns.to_integral_exact(context=_EXACT)
+    except decimal.Inexact as exc:
+        raise ValidationError(f"{field}: {text!r} is finer than a nanosecond") from exc
+    if not 10**17 <= whole < 10**20:
+        raise ValidationError(f"{field}: {text!r} does not look like epoch seconds")
+    return int(whole)
+
+
+def text_field(obj: dict[str, Any], field: str) -> str:
+    """A required non-empty string field of a JSON object."""
+    value = obj.get(field)
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{field}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def symbol_of(value: object, field: str = "symbol") -> str:
+    """A venue symbol, upper-cased (``btcusdt`` -> ``BTCUSDT``)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", value):
+        raise ValidationError(f"{field}: {value!r} is not a symbol")
+    return value.upper()
+
+
+# --- JSON lines as captured ----------------------------------------------------------------
+
+_JSON: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+    float_hook=Decimal
+)  # JSON numbers with a fraction stay exact
+
+
+def load_json(payload: bytes) -> Any:
+    """Decode JSON, keeping fractional numbers as exact Decimals (NaN/Infinity are not JSON).
+
+    Raises:
+        ValidationError: not valid UTF-8 JSON.
+    """
+    try:
+        return _JSON.decode(payload)
+    except msgspec.DecodeError as exc:
+        raise ValidationError(f"not JSON: {exc}") from exc
+
+
+def load_object(payload: bytes) -> dict[str, Any]:
+    """Decode a JSON object (see :func:`load_json`)."""
+    obj = load_json(payload)
+    if not isinstance(obj, dict):
+        raise ValidationError(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def split_capture(raw: bytes) -> tuple[int | None, bytes | None]:
+    """Split a captured WS line into ``(receive time ns or None, JSON payload or None)``.
+
+    Accepted shapes:
+
+    - ``{...}``: a bare frame, no receive time.
+    - ``<recv_ns> {...}``: hftbacktest (integer nanoseconds, space).
+    - ``<secs.frac>: {...}``: cryptofeed (float seconds, colon and space).
+    - ``<url> <-> <secs>`` (connection opened) and ``<url> <- <secs>: <msg>`` (a message the
+      recorder *sent*): cryptofeed control lines; the payload is ``None``.
+
+    Raises:
+        ValidationError: empty, or a prefix that is none of the above.
+    """
+    line = raw.strip()
+    if not line:
+        raise ValidationError("empty line")
+    if line[:1] in (b"{", b"["):
+        return None, line
+    head, _, rest = line.partition(b" ")
+    if b"://" in head:
+        arrow = rest.split(b" ", 1)[0]
+        if arrow in (b"<-", b"<->"):
+            return None, None
+        raise ValidationError(f"unrecognised capture line after URL: {arrow[:20]!r}")
+    if not rest.strip():
+        raise ValidationError(f"no JSON after prefix {head[:40]!r}")
+    try:
+        stamp = head.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"bad line prefix {head[:40]!r}") from exc
+    if stamp.endswith(":"):
+        return secs_to_ns(stamp[:-1], "receive time"), rest
+    if stamp.isdigit() and 10**17 <= int(stamp) < 10**20:
+        return int(stamp), rest
+    raise ValidationError(f"line prefix {stamp[:40]!r} is not a receive time in ns or seconds")
+
+
+# --- envelope ------------------------------------------------------------------------------
+
+E = TypeVar("E", Trade, Liquidation, Ticker, Kline)
+NO_ID = uuid.UUID(int=0)  # placeholder until the natural key gives the real id
+
+
+def with_id(event: E) -> E:
+    """The event with its deterministic id from ``(venue, KIND, symbol, natural_key)``."""
+    event_id = market_event_id(event.venue, event.KIND, event.symbol, event.natural_key)
+    if not isinstance(event_id, uuid.UUID):  # market_event_id is typed ``object``
+        raise TypeError(f"market_event_id returned {type(event_id).__name__}")
+    return msgspec.structs.replace(event, event_id=event_id)
+
+
+# --- registry ------------------------------------------------------------------------------
+# Imported here, after everything the parser modules need from this one is defined; the
+# package ``__init__`` imports this module first, so the cycle resolves in this order.
+
+from helix.importers.binance_ws import BinanceWsParser  # noqa: E402
+from helix.importers.bybit_csv import BybitTradesCsvParser  # noqa: E402
+from helix.importers.bybit_ws import BybitWsParser  # noqa: E402
+
+FORMATS: dict[str, RecordParser] = {
+    p.name: p for p in (BinanceWsParser(), BybitTradesCsvParser(), BybitWsParser())
+}
+
+
+def get_format(name: str) -> RecordParser:
+    """The parser registered under ``name``.
+
+    Args:
+        name: ``"binance-ws"``, ``"bybit-trades-csv"`` or ``"bybit-ws"``.
+
+    Raises:
+        ValidationError: no such format (the message lists the valid names).
+    """
+    try:
+        return FORMATS[name]
+    except KeyError:
+        valid = ", ".join(sorted(FORMATS))
+        raise ValidationError(f"unknown format {name!r}; valid formats: {valid}") from None
