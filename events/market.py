@@ -6,6 +6,7 @@ wildcard (``mkt.bybit.trade.>``, ``mkt.*.liq.BTCUSDT``).
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Literal
 
@@ -102,6 +103,6 @@ MarketEvent = Trade | Liquidation | Ticker | Kline
 MARKET_EVENT_TYPES: tuple[type[Event], ...] = (Trade, Liquidation, Ticker, Kline)
 
 
-def market_event_id(venue: str, kind: str, symbol: str, natural_key: str) -> object:
+def market_event_id(venue: str, kind: str, symbol: str, natural_key: str) -> uuid.UUID:
     """The stable id of a market fact (same print from the same venue -> same id)."""
     return stable_event_id(venue, kind, symbol, natural_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from helix.cli import (  # noqa: F401 - importing registers the commands
     bench,
+    demo,
     events,
     importing,
     market,

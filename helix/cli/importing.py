@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from helix.cli.app import app, err, out, settings
@@ -43,7 +43,7 @@ def import_files(
                 for path in paths:
                     task = progress.add_task(path.name, counts="")
 
-                    def show(s: ImportSummary, task: int = task) -> None:
+                    def show(s: ImportSummary, task: TaskID = task) -> None:
                         progress.update(
                             task,
                             counts=f"read {s.read:,}  imported {s.imported:,}  "

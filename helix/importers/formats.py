@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -63,8 +63,6 @@ def skip(kind: str) -> Parsed:
     return Parsed([], skipped=kind)
 
 
-# --- reading files -------------------------------------------------------------------------
-
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -95,13 +93,12 @@ def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
         raise ValidationError(f"{path}: corrupt gzip after line {number}: {exc}") from exc
 
 
-# --- values --------------------------------------------------------------------------------
-
 _DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _EXACT = decimal.Context(prec=100, traps=[decimal.Inexact])
+Sign = Literal["positive", "non-negative", "any"]
 
 
-def dec(value: object, field: str, *, sign: str = "positive") -> Decimal:
+def dec(value: object, field: str, *, sign: Sign = "positive") -> Decimal:
     """A finite Decimal from a venue's string (or exact JSON number), never via float.
 
     Args:
@@ -112,6 +109,8 @@ def dec(value: object, field: str, *, sign: str = "positive") -> Decimal:
     Raises:
         ValidationError: missing, not a number, NaN/inf, or the wrong sign.
     """
+    if value is None:
+        raise ValidationError(f"{field}: missing")
     if isinstance(value, str):
         if not _DECIMAL_TEXT.fullmatch(value):
             raise ValidationError(f"{field}: {value!r} is not a finite decimal")
@@ -131,7 +130,7 @@ def dec(value: object, field: str, *, sign: str = "positive") -> Decimal:
     return number
 
 
-def opt_dec(value: object, field: str, *, sign: str = "non-negative") -> Decimal | None:
+def opt_dec(value: object, field: str, *, sign: Sign = "non-negative") -> Decimal | None:
     """Like :func:`dec`, but a missing field or an empty string (Bybit's "n/a") is ``None``."""
     if value is None or value == "":
         return None
@@ -144,9 +143,11 @@ def to_int(value: object, field: str) -> int:
     Raises:
         ValidationError: missing, a bool, a float, or not all digits.
     """
+    if value is None:
+        raise ValidationError(f"{field}: missing")
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 40:
         return int(value)
     raise ValidationError(f"{field}: expected a non-negative integer, got {value!r}")
 
@@ -186,6 +187,8 @@ def secs_to_ns(text: str, field: str) -> int:
 def text_field(obj: dict[str, Any], field: str) -> str:
     """A required non-empty string field of a JSON object."""
     value = obj.get(field)
+    if value is None:
+        raise ValidationError(f"{field}: missing")
     if not isinstance(value, str) or not value:
         raise ValidationError(f"{field}: expected a non-empty string, got {value!r}")
     return value
@@ -198,28 +201,21 @@ def symbol_of(value: object, field: str = "symbol") -> str:
     return value.upper()
 
 
-# --- JSON lines as captured ----------------------------------------------------------------
-
 _JSON: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
     float_hook=Decimal
 )  # JSON numbers with a fraction stay exact
 
 
-def load_json(payload: bytes) -> Any:
-    """Decode JSON, keeping fractional numbers as exact Decimals (NaN/Infinity are not JSON).
+def load_object(payload: bytes) -> dict[str, Any]:
+    """Decode a JSON object, fractional numbers as exact Decimals (NaN/Infinity are not JSON).
 
     Raises:
-        ValidationError: not valid UTF-8 JSON.
+        ValidationError: not valid UTF-8 JSON, or not an object.
     """
     try:
-        return _JSON.decode(payload)
-    except msgspec.DecodeError as exc:
+        obj = _JSON.decode(payload)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter too
         raise ValidationError(f"not JSON: {exc}") from exc
-
-
-def load_object(payload: bytes) -> dict[str, Any]:
-    """Decode a JSON object (see :func:`load_json`)."""
-    obj = load_json(payload)
     if not isinstance(obj, dict):
         raise ValidationError(f"expected a JSON object, got {type(obj).__name__}")
     return obj
@@ -258,15 +254,13 @@ def split_capture(raw: bytes) -> tuple[int | None, bytes | None]:
         raise ValidationError(f"bad line prefix {head[:40]!r}") from exc
     if stamp.endswith(":"):
         return secs_to_ns(stamp[:-1], "receive time"), rest
-    if stamp.isdigit() and 10**17 <= int(stamp) < 10**20:
+    if stamp.isdigit() and len(stamp) < 21 and 10**17 <= int(stamp) < 10**20:
         return int(stamp), rest
     raise ValidationError(f"line prefix {stamp[:40]!r} is not a receive time in ns or seconds")
 
 
-# --- envelope ------------------------------------------------------------------------------
-
 E = TypeVar("E", Trade, Liquidation, Ticker, Kline)
-NO_ID = uuid.UUID(int=0)  # placeholder until the natural key gives the real id
+NO_ID: uuid.UUID = uuid.UUID(int=0)  # placeholder until the natural key gives the real id
 
 
 def with_id(event: E) -> E:
@@ -277,9 +271,8 @@ def with_id(event: E) -> E:
     return msgspec.structs.replace(event, event_id=event_id)
 
 
-# --- registry ------------------------------------------------------------------------------
-# Imported here, after everything the parser modules need from this one is defined; the
-# package ``__init__`` imports this module first, so the cycle resolves in this order.
+# Registry.  The parser modules import the helpers above, so they are imported only now; the
+# package ``__init__`` imports this module first, which makes that order hold for any importer.
 
 from helix.importers.binance_ws import BinanceWsParser  # noqa: E402
 from helix.importers.bybit_csv import BybitTradesCsvParser  # noqa: E402

@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helix.importers.formats import RecordParser
 from nats.aio.client import Client as NATS
 
 from events.ops import DeadLetter, ImportCompleted
 from helix.clock import Clock
 from helix.codec import Codec
 from helix.errors import ValidationError
+from helix.importers.formats import RecordParser
 from helix.store.jsraw import direct_get_last
 from helix.store.market import MarketAppender, event_headers
 from helix.store.streams import LEDGER
@@ -39,6 +39,7 @@ class ImportSummary:
     rejected: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     already: list[str] = field(default_factory=list)
+    truncated: bool = False
 
     def add(self, other: ImportSummary) -> None:
         self.files += other.files
@@ -58,8 +59,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def manifest_subject(sha256: str) -> str:
-    return f"ldg.ops.import.{sha256}"
+def manifest_subject(sha256: str, prefix: str = "ldg.ops.import") -> str:
+    return f"{prefix}.{sha256}"
 
 
 class Importer:
@@ -73,8 +74,14 @@ class Importer:
         clock: Clock,
         codec: Codec | None = None,
         progress: Callable[[ImportSummary], None] | None = None,
+        subject_prefix: str = "mkt",
+        manifest_prefix: str = "ldg.ops.import",
+        dlq_prefix: str = "dlq.import",
     ) -> None:
         self.nc = nc
+        self.subject_prefix = subject_prefix
+        self.manifest_prefix = manifest_prefix
+        self.dlq_prefix = dlq_prefix
         self.fmt = fmt
         self.clock = clock
         self.codec = codec or Codec()
@@ -85,16 +92,26 @@ class Importer:
         summary = ImportSummary(files=1)
         sha = await asyncio.to_thread(file_sha256, path)
         where = await asyncio.to_thread(lambda: str(path.resolve()))
-        done = await direct_get_last(self.nc, LEDGER, manifest_subject(sha))
+        done = await direct_get_last(self.nc, LEDGER, manifest_subject(sha, self.manifest_prefix))
         if done is not None:
             summary.already.append(path.name)
             return summary
-        dlq_subject = f"dlq.import.{self.fmt.name.replace('.', '_')}"
+        dlq_subject = f"{self.dlq_prefix}.{self.fmt.name.replace('.', '_')}"
         async with (
-            MarketAppender(self.nc, codec=self.codec) as app,
+            MarketAppender(self.nc, codec=self.codec, subject_prefix=self.subject_prefix) as app,
             MarketAppender(self.nc, codec=self.codec) as dlq,
         ):
-            for line_no, raw in self.fmt.records(path):
+            records = self.fmt.records(path)
+            while True:
+                try:
+                    line_no, raw = next(records)
+                except StopIteration:
+                    break
+                except ValidationError as exc:  # the file itself is unreadable from here on
+                    summary.rejected += 1
+                    await self._dead_letter(dlq, dlq_subject, where, 0, b"", f"file: {exc}")
+                    summary.truncated = True
+                    break
                 summary.read += 1
                 try:
                     parsed = self.fmt.parse(raw)
@@ -113,7 +130,8 @@ class Importer:
             await dlq.flush()
         summary.imported = stats.stored
         summary.duplicates = stats.duplicates
-        await self._record_completion(path, sha, summary)
+        if not summary.truncated:  # a file that broke off may be imported again once fixed
+            await self._record_completion(path, sha, summary)
         return summary
 
     async def _dead_letter(
@@ -150,5 +168,7 @@ class Importer:
             skipped=sum(s.skipped.values()),
         )
         await self.nc.jetstream().publish(
-            manifest_subject(sha), self.codec.encode(done), headers=event_headers(done)
+            manifest_subject(sha, self.manifest_prefix),
+            self.codec.encode(done),
+            headers=event_headers(done),
         )

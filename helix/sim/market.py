@@ -4,16 +4,19 @@
 USDT perpetuals, in non-decreasing ``ts_event`` order.  There is no I/O, no wall clock and no global
 random state: the same config always gives the same events.
 
-Each symbol is simulated on a one-second grid (see :mod:`helix.sim.paths` for the price model).
+Each symbol is simulated on a one-second grid (the processes live in :mod:`helix.sim.paths`).
 A population of leveraged positions is opened by the trade flow itself (a taker buy that opens a
-position opens a long), with leverage drawn from {5, 10, 20, 25, 50, 100}x and an isolated-margin
-liquidation price ``entry * (1 -/+ 1/L +/- MMR)`` (quant.md §1.3, MMR 0.5%).  Entries bunch where price
-lingers, so the liquidation prices form clusters per leverage bucket.  When the mark price crosses a
-cluster the positions are liquidated: ``Liquidation`` prints (a long is closed by a sell), forced
-``Trade`` prints in the same direction, and price impact that reaches further levels, i.e. a
-cascade.  "Stop hunts" now and then push price toward the largest nearby cluster.  Open interest
-rises as positions open and drops when they are flushed; funding follows the premium, which
-follows long/short crowding.
+position opens a long), with leverage drawn from {5, 10, 20, 25, 50, 100}x and the isolated-margin
+liquidation price ``entry * (1 -/+ 1/L +/- MMR)`` (quant.md §1.3, MMR 0.5%).  Entries bunch where
+price lingers, so liquidation prices form clusters per leverage bucket.  When the mark price
+crosses a cluster its positions are liquidated: ``Liquidation`` prints (a long is closed by a
+sell), forced ``Trade`` prints in the same direction, and price impact that reaches further levels
+(a cascade), then partly fades (a wick).  Now and then a "stop hunt" pushes price toward the
+largest nearby cluster.  Open interest rises as positions open and drops when they are flushed;
+the funding rate follows the mark-index premium, which follows long/short crowding.
+
+Event ids are ``market_event_id(venue, KIND, symbol, natural_key)``, so a replay of the same config
+re-creates the same ids (and JetStream de-duplicates them).
 """
 
 from __future__ import annotations
@@ -21,31 +24,33 @@ from __future__ import annotations
 import heapq
 import math
 import random
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter
-from typing import cast
 
 from events.market import Liquidation, MarketEvent, Side, Ticker, Trade, market_event_id
-from helix.sim.paths import SPECS, MarketFactor, PricePath, SymbolSpec, seasonality
+from helix.sim.paths import (
+    HOLD_MEAN_S,
+    LEVERAGE_WEIGHTS,
+    LEVERAGES,
+    SPECS,
+    MarketFactor,
+    PositionBook,
+    PricePath,
+    SymbolSpec,
+    liquidation_price,
+    seasonality,
+)
 
 NS = 1_000_000_000
 FUNDING_PERIOD_NS = 8 * 3_600 * NS  # funding at 00:00, 08:00 and 16:00 UTC
-MMR = 0.005  # maintenance margin rate (quant.md §1.3 default)
-LEVERAGES: tuple[int, ...] = (5, 10, 20, 25, 50, 100)
-_LEV_WEIGHTS: tuple[float, ...] = (0.10, 0.24, 0.16, 0.20, 0.18, 0.12)
-_HOLD_MEAN_S: dict[int, float] = {
-    5: 6 * 3600,
-    10: 4 * 3600,
-    20: 3 * 3600,
-    25: 9000,
-    50: 5400,
-    100: 3600,
-}
-_BIN = 1_000.0  # liquidation-level histogram bins: 0.1% of log price
+_P_OPEN = 0.12  # share of regular trades that open a tracked leveraged position
+_OPEN_SIZE = 6.0  # opening trades are this many times larger than the median trade
+_WARM_MIN = 480  # minutes of pre-start history whose surviving positions seed the book
 _SOURCE = "sim"
+_FUNDING_CLAMP = 0.00005  # interest-rate pull toward 0.01% (narrower than Bybit's 0.05%)
+_PREM_EMA = 1.0 - 0.5 ** (1.0 / 3_600.0)  # premium index averaged with a 1 h half-life
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,7 @@ def simulate(config: SimConfig) -> Iterator[MarketEvent]:
 
 def count_estimate(config: SimConfig) -> int:
     """A rough expected number of events, e.g. for a progress bar."""
-    per_symbol = config.duration_s / 60.0 * config.trades_per_minute * 1.08
+    per_symbol = config.duration_s / 60.0 * config.trades_per_minute
     per_symbol += config.duration_s / config.ticker_every_s + 1
     return int(per_symbol * len(config.symbols))
 
@@ -106,84 +111,6 @@ def count_estimate(config: SimConfig) -> int:
 def _latency_ns(ts: int) -> int:
     """A deterministic recording latency of 1-20 ms, scrambled from the event time."""
     return 1_000_000 + ((ts * 2_654_435_761) >> 11) % 19_000_000
-
-
-class _Book:
-    """The open leveraged positions of one symbol, indexed for liquidation and hunting."""
-
-    __slots__ = ("alive", "bins", "hist", "long_heap", "lps", "qty", "short_heap", "sides", "usd")
-
-    def __init__(self) -> None:
-        self.lps: list[float] = []
-        self.qty: list[int] = []  # in quantity steps
-        self.usd: list[float] = []
-        self.sides: list[int] = []  # +1 long, -1 short
-        self.bins: list[int] = []
-        self.alive: list[bool] = []
-        self.long_heap: list[tuple[float, int]] = []  # (-liq price, id): highest first
-        self.short_heap: list[tuple[float, int]] = []  # (liq price, id): lowest first
-        self.hist: dict[int, float] = {}  # signed bin (long > 0, short < 0 key) -> notional
-
-    def open(self, side: int, entry: float, lev: int, qty: int, usd: float) -> int:
-        lp = entry * (1.0 - side / lev + side * MMR)
-        pid = len(self.lps)
-        b = math.floor(math.log(lp) * _BIN)
-        self.lps.append(lp)
-        self.qty.append(qty)
-        self.usd.append(usd)
-        self.sides.append(side)
-        self.bins.append(b)
-        self.alive.append(True)
-        key = b if side > 0 else -b
-        self.hist[key] = self.hist.get(key, 0.0) + usd
-        if side > 0:
-            heapq.heappush(self.long_heap, (-lp, pid))
-        else:
-            heapq.heappush(self.short_heap, (lp, pid))
-        return pid
-
-    def close(self, pid: int) -> int:
-        """Remove a position; returns its signed quantity (0 if it was already gone)."""
-        if not self.alive[pid]:
-            return 0
-        self.alive[pid] = False
-        side = self.sides[pid]
-        key = self.bins[pid] if side > 0 else -self.bins[pid]
-        self.hist[key] -= self.usd[pid]
-        return side * self.qty[pid]
-
-    def crossed(self, mark: float) -> list[int]:
-        """Pop the live positions whose liquidation price the mark has reached."""
-        out: list[int] = []
-        lh, sh = self.long_heap, self.short_heap
-        while lh and -lh[0][0] >= mark:
-            pid = heapq.heappop(lh)[1]
-            if self.alive[pid]:
-                out.append(pid)
-        while sh and sh[0][0] <= mark:
-            pid = heapq.heappop(sh)[1]
-            if self.alive[pid]:
-                out.append(pid)
-        return out
-
-    def hunt_target(self, log_mark: float) -> tuple[int, float] | None:
-        """The most attractive nearby liquidation bin as (direction, bin edge log price)."""
-        c = math.floor(log_mark * _BIN)
-        best: tuple[float, int, float] | None = None
-        total, n = 0.0, 0
-        for d in range(2, 19):
-            for direction, key in ((-1, c - d), (1, -(c + d))):
-                usd = self.hist.get(key, 0.0)
-                if usd <= 1.0:
-                    continue
-                total, n = total + usd, n + 1
-                score = usd * math.exp(-d / 7.0)
-                if best is None or score > best[0]:
-                    edge = (c - d) / _BIN if direction < 0 else (c + d + 1) / _BIN
-                    best = (score, direction, edge)
-        if best is None or n < 4 or best[0] < 1.2 * total / n * math.exp(-0.5):
-            return None
-        return best[1], best[2]
 
 
 class _SymbolSim:
@@ -197,11 +124,9 @@ class _SymbolSim:
         market_rng = random.Random(f"helix-sim:{config.seed}:market")  # noqa: S311
         self.factor = MarketFactor(market_rng)
         self.path = PricePath(self.spec, self.rng)
-        self.book = _Book()
+        self.book = PositionBook()
         self.tick = 10.0**-self.spec.price_decimals
         self.step = 10.0**-self.spec.qty_decimals
-        self.long_qty = 0
-        self.short_qty = 0
         self.base_oi = self.spec.base_oi_usd / self.spec.start_price
         self.n_trades = 0
         self.n_liqs = 0
@@ -213,33 +138,38 @@ class _SymbolSim:
         self.sentiment = 0.0
         self.open_mult = 1.0
         self.hold_mult = 1.0
-        self.prem_sum = 0.0
-        self.prem_n = 0
+        self.prem_ema = 0.0001
 
     # -- the loop --------------------------------------------------------------------------
 
     def run(self) -> Iterator[MarketEvent]:
-        cfg, path, rng = self.cfg, self.path, self.rng
+        """Yield this symbol's events in strictly increasing ``ts_event`` order."""
+        cfg, path, rng, factor, book = self.cfg, self.path, self.rng, self.factor, self.book
         t0 = cfg.start_ns
         rate_base = cfg.trades_per_minute / 60.0
         ema = mid_prev = path.log_mid
         sigma_s = self.spec.daily_vol / math.sqrt(86_400.0)
+        season = 1.0
+        self._warm_start()
         yield self._ticker(t0)
         for k in range(1, cfg.duration_s + 1):
-            season = seasonality((t0 // NS + k) % 86_400)
-            self.factor.step()
-            path.step(k, self.factor, season)
+            if k % 60 == 1:
+                season = seasonality((t0 // NS + k) % 86_400)
             if k % 600 == 1:
                 self._drift_regime()
-            mid_now = path.log_mid
-            ret = mid_now - mid_prev
-            ema += (mid_now - ema) / 600.0
-            vm = path.vol_multiplier(self.factor)
+            factor.step()
+            path.step(k, factor, season)
+            mid_now, vm = path.log_mid, path.vm
+            ema += (mid_now - ema) * (1.0 / 600.0)
             mom = math.tanh((mid_now - ema) / (sigma_s * 25.0 * vm))
-            p_buy = 0.5 + self.sentiment + 0.12 * mom + 0.2 * math.tanh(ret / (sigma_s * vm))
-            p_buy = min(0.92, max(0.08, p_buy + self.flow_bias + 0.08 * path.hunting))
+            p_buy = 0.5 + self.sentiment + 0.12 * mom + self.flow_bias + 0.08 * path.hunting
+            p_buy = min(0.92, max(0.08, p_buy + 0.2 * math.tanh((mid_now - mid_prev) / sigma_s)))
             rate = rate_base * season * vm**0.7 * self.burst
-            records = self._regular_trades(t0 + (k - 1) * NS, rate, p_buy, mid_prev, mid_now, k)
+            # Momentum chasers open more; panic flow during a flush closes rather than opens.
+            p_open = _P_OPEN * self.open_mult * (1.0 + 0.8 * abs(mom)) / self.burst
+            records = self._regular_trades(
+                t0 + (k - 1) * NS, rate, p_buy, p_open, mid_prev, mid_now, k
+            )
             if self.forced:
                 records.extend(self.forced)
                 records.sort()
@@ -247,22 +177,50 @@ class _SymbolSim:
             for rec in records:
                 yield self._emit(rec)
             mid_prev = mid_now
-            self._expire(k)
+            if self.expiries and self.expiries[0][0] <= k:
+                self._expire(k)
             now = t0 + k * NS
-            prem = math.exp(path.log_mark - path.log_index) - 1.0
-            self.prem_sum += prem
-            self.prem_n += 1
+            self.prem_ema += (path.log_mark - path.log_index - self.prem_ema) * _PREM_EMA
             if k % cfg.ticker_every_s == 0:
                 yield self._ticker(now)
-            if now % FUNDING_PERIOD_NS == 0:
-                self.prem_sum, self.prem_n = 0.0, 0
-            self._liquidate(now)
-            self.burst = 1.0 + (self.burst - 1.0) * 0.85
-            self.flow_bias *= 0.85
-            total = self.long_qty + self.short_qty
-            path.crowd = (self.long_qty - self.short_qty) / total if total else 0.0
-            if k % 60 == 0 and path.hunting == 0 and rng.random() < 0.12:
-                self._maybe_hunt(k)
+            mark = math.exp(path.log_mark)
+            lh, sh = book.long_heap, book.short_heap
+            if (lh and -lh[0][0] >= mark) or (sh and sh[0][0] <= mark):
+                self._liquidate(now, mark)
+            if self.burst > 1.001:
+                self.burst = 1.0 + (self.burst - 1.0) * 0.85
+                self.flow_bias *= 0.85
+            if k % 10 == 0:
+                path.crowd = book.crowding()
+                if k % 60 == 0 and not path.hunting and rng.random() < 0.04:
+                    self._maybe_hunt(k)
+
+    def _warm_start(self) -> None:
+        """Seed the book with the survivors of positions opened in the hours before the start.
+
+        A backward random walk stands in for the recent past; a position survives if its holding
+        time has not run out and its liquidation price lies beyond the walk's extremes since entry.
+        """
+        rng, spec = self.rng, self.spec
+        sigma = spec.daily_vol / math.sqrt(1_440.0)
+        rate = self.cfg.trades_per_minute * _P_OPEN * 1.7  # average live boost (regimes, chasing)
+        log_p = lo = hi = self.path.log_mid
+        for age in range(1, _WARM_MIN + 1):
+            log_p += sigma * rng.gauss(0.0, 1.0)
+            lo, hi = min(lo, log_p), max(hi, log_p)
+            t = rng.expovariate(rate)
+            while t < 1.0:
+                side = 1 if rng.random() < 0.5 else -1
+                entry = math.exp(log_p)
+                usd = spec.median_trade_usd * _OPEN_SIZE * math.exp(1.3 * rng.gauss(0.0, 1.0))
+                qty = max(1, round(usd / entry / self.step))
+                n_before = len(self.book.lps)
+                self._open(side, entry, qty, 0, age * 60)
+                if len(self.book.lps) > n_before:
+                    lp = self.book.lps[-1]
+                    if (side > 0 and lp >= math.exp(lo)) or (side < 0 and lp <= math.exp(hi)):
+                        self.book.close(n_before)  # its level was swept before the start
+                t += rng.expovariate(rate)
 
     def _drift_regime(self) -> None:
         """Every 10 minutes: move sentiment, and switch between build-up and unwind regimes."""
@@ -273,25 +231,24 @@ class _SymbolSim:
         if rng.random() < 0.25:
             u = rng.random()
             if u < 0.35:  # build-up: many opens, long holds
-                self.open_mult, self.hold_mult = 2.2, 1.6
+                self.open_mult, self.hold_mult = 1.8, 1.3
             elif u < 0.55:  # unwind
-                self.open_mult, self.hold_mult = 0.5, 0.5
+                self.open_mult, self.hold_mult = 0.5, 0.6
             else:
                 self.open_mult, self.hold_mult = 1.0, 1.0
 
     def _regular_trades(
-        self, t_start: int, rate: float, p_buy: float, lo: float, hi: float, k: int
+        self, t_start: int, rate: float, p_buy: float, p_open: float, lo: float, hi: float, k: int
     ) -> list[tuple[int, int, int, int, int]]:
         """Poisson arrivals over one second, priced along the mid path; some open positions."""
         rng = self.rng
         out: list[tuple[int, int, int, int, int]] = []
         t = rng.expovariate(rate)
-        p_open = 0.22 * self.open_mult
         median = self.spec.median_trade_usd
         while t < 1.0:
             side = 1 if rng.random() < p_buy else -1
             opening = rng.random() < p_open
-            usd = median * math.exp(1.3 * rng.gauss(0.0, 1.0)) * (2.5 if opening else 1.0)
+            usd = median * math.exp(1.3 * rng.gauss(0.0, 1.0)) * (_OPEN_SIZE if opening else 1.0)
             mid = math.exp(lo + (hi - lo) * t)
             px = mid * (1.0 + side * (0.00001 + 0.000002 * math.sqrt(usd / median)))
             qty = max(1, round(usd / mid / self.step))
@@ -301,33 +258,25 @@ class _SymbolSim:
             t += rng.expovariate(rate)
         return out
 
-    def _open(self, side: int, entry: float, qty: int, k: int) -> None:
+    def _open(self, side: int, entry: float, qty: int, k: int, age_s: int = 0) -> None:
         rng = self.rng
-        lev = rng.choices(LEVERAGES, _LEV_WEIGHTS)[0]
-        pid = self.book.open(side, entry, lev, qty, qty * self.step * entry)
-        hold = rng.expovariate(1.0 / (_HOLD_MEAN_S[lev] * self.hold_mult))
+        lev = rng.choices(LEVERAGES, LEVERAGE_WEIGHTS)[0]
+        hold = rng.expovariate(1.0 / (HOLD_MEAN_S[lev] * self.hold_mult)) - age_s
+        if hold <= 0.0:  # a warm-start position that was already closed
+            return
+        lp = liquidation_price(side, entry, lev)
+        pid = self.book.open(side, lp, qty, qty * self.step * entry)
         heapq.heappush(self.expiries, (k + 1 + int(hold), pid))
-        if side > 0:
-            self.long_qty += qty
-        else:
-            self.short_qty += qty
 
     def _expire(self, k: int) -> None:
         exp = self.expiries
         while exp and exp[0][0] <= k:
-            self._remove(heapq.heappop(exp)[1])
+            self.book.close(heapq.heappop(exp)[1])
 
-    def _remove(self, pid: int) -> None:
-        signed = self.book.close(pid)
-        if signed > 0:
-            self.long_qty -= signed
-        else:
-            self.short_qty += signed
-
-    def _liquidate(self, now: int) -> None:
+    def _liquidate(self, now: int, mark: float) -> None:
         """Liquidate every position the mark has crossed; forced prints go out next second."""
         path, book, rng = self.path, self.book, self.rng
-        pids = book.crossed(math.exp(path.log_mark))
+        pids = book.crossed(mark)
         if not pids:
             return
         mid = math.exp(path.log_mid)
@@ -336,10 +285,10 @@ class _SymbolSim:
         for i, pid in enumerate(pids):
             side = book.sides[pid]  # position side; the order is the opposite
             qty = book.qty[pid]
-            self._remove(pid)
+            book.close(pid)
             usd = qty * self.step * mid
             signed_usd -= side * usd
-            slip = 0.0002 + abs(signed_usd) / self.spec.depth_usd
+            slip = 0.0002 + math.sqrt(abs(signed_usd) / self.spec.depth_usd)
             px = round(mid * (1.0 - side * slip) / self.tick)
             ts = now + 1_000_000 + i * spacing + rng.randrange(spacing // 2 + 1)
             self.forced.append((ts, 1, -side, px, qty))
@@ -349,9 +298,9 @@ class _SymbolSim:
                 self.forced.append((ts + 2_000, 0, -side, px - side, qty - part))
             else:
                 self.forced.append((ts + 1_000, 0, -side, px, qty))
-        path.impact(signed_usd * 1.6)  # forced orders plus the stops they set off
+        path.impact(signed_usd)  # forced orders plus the stops they set off
         path.cascade_shock(len(pids))
-        self.burst = min(10.0, self.burst + 0.35 * len(pids))
+        self.burst = min(6.0, self.burst + 0.2 * len(pids))
         direction = 1.0 if signed_usd > 0 else -1.0
         self.flow_bias = max(-0.35, min(0.35, self.flow_bias + 0.05 * len(pids) * direction))
         if path.hunting:
@@ -380,7 +329,7 @@ class _SymbolSim:
             self.n_liqs += 1
             key = f"{sym}-L{self.n_liqs}"
             return Liquidation(
-                event_id=_eid(venue, Liquidation.KIND, sym, key),
+                event_id=market_event_id(venue, Liquidation.KIND, sym, key),
                 ts_event=ts,
                 ts_recorded=ts + _latency_ns(ts),
                 source=_SOURCE,
@@ -395,7 +344,7 @@ class _SymbolSim:
         self.n_trades += 1
         trade_id = f"{sym}-{self.n_trades}"
         return Trade(
-            event_id=_eid(venue, Trade.KIND, sym, trade_id),
+            event_id=market_event_id(venue, Trade.KIND, sym, trade_id),
             ts_event=ts,
             ts_recorded=ts + _latency_ns(ts),
             source=_SOURCE,
@@ -415,13 +364,13 @@ class _SymbolSim:
         path, spec, sym = self.path, self.spec, self.symbol
         dec = spec.price_decimals
         mark = Decimal(round(math.exp(path.log_mark) * 10**dec)).scaleb(-dec)
-        oi_steps = round(self.base_oi / self.step) + self.long_qty + self.short_qty
+        oi_steps = round(self.base_oi / self.step) + self.book.open_qty
         oi = Decimal(oi_steps).scaleb(-spec.qty_decimals)
-        prem = self.prem_sum / self.prem_n if self.prem_n else path.b
-        rate = prem + min(0.0005, max(-0.0005, 0.0001 - prem))
+        prem = self.prem_ema
+        rate = prem + min(_FUNDING_CLAMP, max(-_FUNDING_CLAMP, 0.0001 - prem))
         rate = min(0.0025, max(-0.0025, rate))
         return Ticker(
-            event_id=_eid(self.cfg.venue, Ticker.KIND, sym, str(now)),
+            event_id=market_event_id(self.cfg.venue, Ticker.KIND, sym, str(now)),
             ts_event=now,
             ts_recorded=now + _latency_ns(now),
             source=_SOURCE,
@@ -436,7 +385,3 @@ class _SymbolSim:
             funding_rate=Decimal(round(rate * 1e6)).scaleb(-6),
             next_funding_ts=(now // FUNDING_PERIOD_NS + 1) * FUNDING_PERIOD_NS,
         )
-
-
-def _eid(venue: str, kind: str, symbol: str, key: str) -> uuid.UUID:
-    return cast(uuid.UUID, market_event_id(venue, kind, symbol, key))

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from nats import errors as nats_errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
@@ -172,12 +173,19 @@ async def direct_get_batch(
 async def direct_get_last(
     nc: NATS, stream: str, subject: str, *, timeout: float = 10.0
 ) -> StoredMsg | None:
-    """The last message on ``subject`` (wildcards allowed), or None."""
-    resp = await nc.request(
-        f"$JS.API.DIRECT.GET.{stream}",
-        json.dumps({"last_by_subj": subject}).encode(),
-        timeout=timeout,
-    )
+    """The last message on ``subject`` (wildcards allowed), or None.
+
+    Raises:
+        StoreError: the stream does not exist (or does not allow direct gets).
+    """
+    try:
+        resp = await nc.request(
+            f"$JS.API.DIRECT.GET.{stream}",
+            json.dumps({"last_by_subj": subject}).encode(),
+            timeout=timeout,
+        )
+    except nats_errors.NoRespondersError as exc:
+        raise StoreError(f"stream {stream} is missing: run `helix streams init`") from exc
     status = _status(resp)
     if status == "404":
         return None
@@ -190,9 +198,12 @@ async def direct_get_seq(
     nc: NATS, stream: str, seq: int, *, timeout: float = 10.0
 ) -> StoredMsg | None:
     """The message at ``seq``, or None (deleted or beyond the head)."""
-    resp = await nc.request(
-        f"$JS.API.DIRECT.GET.{stream}", json.dumps({"seq": seq}).encode(), timeout=timeout
-    )
+    try:
+        resp = await nc.request(
+            f"$JS.API.DIRECT.GET.{stream}", json.dumps({"seq": seq}).encode(), timeout=timeout
+        )
+    except nats_errors.NoRespondersError as exc:
+        raise StoreError(f"stream {stream} is missing: run `helix streams init`") from exc
     status = _status(resp)
     if status == "404":
         return None

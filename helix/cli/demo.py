@@ -1,0 +1,160 @@
+"""``helix demo``: the first command a newcomer runs.
+
+Services up (embedded by default), migrations, a simulated day of market data on venue
+``sim`` (once: the ledger remembers it was loaded), projections to the head, and a summary of
+what is now in the log and the read models, with the next commands to try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from typing import Annotated
+
+import typer
+from nats.aio.client import Client as NATS
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from helix.bootstrap import Runtime
+from helix.cli.app import app, err, out, settings
+
+
+async def load_simulated_day(nc: NATS, *, seed: int, hours: int) -> tuple[int, bool]:
+    """Publish the simulator's day unless the ledger says it is loaded; (events, loaded_now)."""
+    from events.ops import ImportCompleted
+    from helix.clock import SystemClock
+    from helix.codec import Codec
+    from helix.importers.run import manifest_subject
+    from helix.sim.market import SimConfig, count_estimate, simulate
+    from helix.store.jsraw import direct_get_last
+    from helix.store.market import MarketAppender, event_headers
+    from helix.store.streams import LEDGER
+
+    cfg = SimConfig(seed=seed, duration_s=hours * 3600)
+    digest = hashlib.sha256(repr(cfg).encode()).hexdigest()
+    done = await direct_get_last(nc, LEDGER, manifest_subject(digest))
+    if done is not None:
+        previous = Codec().decode(done.data)
+        return (previous.imported if isinstance(previous, ImportCompleted) else 0), False
+    with Progress(
+        TextColumn("simulating + publishing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task("sim", total=count_estimate(cfg))
+        async with MarketAppender(nc) as app:
+            for i, event in enumerate(simulate(cfg), start=1):
+                await app.append(event)
+                if i % 5000 == 0:
+                    progress.update(task, completed=i)
+            stats = await app.flush()
+        progress.update(task, completed=stats.published, total=stats.published)
+    now = SystemClock().now_ns()
+    marker = ImportCompleted(
+        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"sim:{digest}"),
+        ts_event=now,
+        ts_recorded=now,
+        source="helix-demo",
+        vertical="ops",
+        sha256=digest,
+        name=f"simulator seed={seed} hours={hours}",
+        format="sim",
+        read=stats.published,
+        imported=stats.stored,
+        duplicates=stats.duplicates,
+        rejected=0,
+        skipped=0,
+    )
+    await nc.jetstream().publish(
+        manifest_subject(digest), Codec().encode(marker), headers=event_headers(marker)
+    )
+    return stats.stored, True
+
+
+@app.command("demo")
+def demo(
+    seed: Annotated[int, typer.Option(help="simulator seed")] = 7,
+    hours: Annotated[int, typer.Option(help="hours of simulated market data")] = 24,
+) -> None:
+    """Start everything, load a simulated day, project it, and show what is there."""
+    from helix.bootstrap import runtime
+    from helix.cli.market import fetch_candles
+    from helix.cli.projections import run_projectors
+    from helix.db.connect import connect_pg
+    from helix.db.migrate import migrate
+    from projections.registry import all_projectors
+
+    s = settings()
+
+    async def run() -> None:
+        async with runtime(s) as rt:
+            ends = rt.endpoints
+            out.print(f"[bold]services[/]  NATS {ends.nats_url}  PostgreSQL {ends.database_url}")
+            report = await asyncio.to_thread(migrate, ends.database_url)
+            kind = "TimescaleDB hypertables" if report.timescaledb else "plain PostgreSQL tables"
+            out.print(f"[bold]read models[/]  migrated ({kind})")
+            n, fresh = await load_simulated_day(rt.nc, seed=seed, hours=hours)
+            verb = "published" if fresh else "already in the log:"
+            out.print(f"[bold]market data[/]  {verb} {n:,} simulated events (venue sim)")
+        await run_projectors(list(all_projectors()), until_caught_up=True)
+        async with runtime(s) as rt:
+            await summary(rt)
+
+    async def summary(rt: Runtime) -> None:
+        js = rt.nc.jetstream()
+        log = Table("log (JetStream)", "events", title="what is in the log")
+        for label, subject in (
+            ("trades", "mkt.*.trade.>"),
+            ("liquidations", "mkt.*.liq.>"),
+            ("tickers (OI, funding, mark)", "mkt.*.ticker.>"),
+            ("dead letters", None),
+        ):
+            if subject is None:
+                info = await js.stream_info("DLQ")
+                log.add_row(label, f"{info.state.messages:,}")
+                continue
+            info = await js.stream_info("MARKET", subjects_filter=subject)
+            log.add_row(label, f"{sum((info.state.subjects or {}).values()):,}")
+        out.print(log)
+        url = rt.endpoints.database_url
+        conn = await connect_pg(url)
+        try:
+            models = Table("read model", "rows", title="what is in the read models")
+            for table in (
+                "candles_1m",
+                "open_interest",
+                "funding",
+                "liquidations",
+                "liquidations_1m",
+            ):
+                models.add_row(table, f"{await conn.fetchval(f'SELECT count(*) FROM {table}'):,}")
+        finally:
+            await conn.close()
+        out.print(models)
+        venue, rows = await fetch_candles(
+            url, "BTCUSDT", venue="sim", tf="1h", start=None, end=None, limit=5
+        )
+        candles = Table("time", "open", "high", "low", "close", "volume", "trades",
+                        title=f"last candles: {venue} BTCUSDT 1h")  # fmt: skip
+        for r in rows:
+            candles.add_row(
+                r["time"].strftime("%Y-%m-%d %H:%M"), str(r["open"]), str(r["high"]),
+                str(r["low"]), str(r["close"]), f"{r['volume']:.3f}", f"{r['trades']:,}",
+            )  # fmt: skip
+        out.print(candles)
+
+    asyncio.run(run())
+    out.print(
+        "\n[bold]next[/]\n"
+        "  helix candles ETHUSDT --venue sim --tf 15m --limit 20\n"
+        "  helix projections status\n"
+        "  helix streams info\n"
+        "  helix import ../shared/data/hftbacktest-binance-usdm-ws/btcusdt_20240718.gz "
+        "--format binance-ws\n"
+        "  helix bench store   |   helix bench projections\n"
+        "  helix services env  (URLs for psql, Grafana, other shells)"
+    )

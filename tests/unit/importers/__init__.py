@@ -1,0 +1,1 @@
+"""Unit tests of the recorded-file importers (pure parsers, no services)."""
