@@ -105,6 +105,7 @@ def count_estimate(config: SimConfig) -> int:
     """A rough expected number of events, e.g. for a progress bar."""
     per_symbol = config.duration_s / 60.0 * config.trades_per_minute
     per_symbol += config.duration_s / config.ticker_every_s + 1
+    per_symbol += config.duration_s * 0.03  # liquidations and their forced fills
     return int(per_symbol * len(config.symbols))
 
 
@@ -139,6 +140,11 @@ class _SymbolSim:
         self.open_mult = 1.0
         self.hold_mult = 1.0
         self.prem_ema = 0.0001
+        # The leveraged population must not depend on how finely the flow is printed: at other
+        # trade rates, open a different share of trades (and, at very low rates, larger ones).
+        share = _P_OPEN * 60.0 / config.trades_per_minute
+        self.p_open = min(0.9, share)
+        self.open_size = _OPEN_SIZE * share / self.p_open
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -166,7 +172,7 @@ class _SymbolSim:
             p_buy = min(0.92, max(0.08, p_buy + 0.2 * math.tanh((mid_now - mid_prev) / sigma_s)))
             rate = rate_base * season * vm**0.7 * self.burst
             # Momentum chasers open more; panic flow during a flush closes rather than opens.
-            p_open = _P_OPEN * self.open_mult * (1.0 + 0.8 * abs(mom)) / self.burst
+            p_open = self.p_open * self.open_mult * (1.0 + 0.8 * abs(mom)) / self.burst
             records = self._regular_trades(
                 t0 + (k - 1) * NS, rate, p_buy, p_open, mid_prev, mid_now, k
             )
@@ -203,7 +209,7 @@ class _SymbolSim:
         """
         rng, spec = self.rng, self.spec
         sigma = spec.daily_vol / math.sqrt(1_440.0)
-        rate = self.cfg.trades_per_minute * _P_OPEN * 1.7  # average live boost (regimes, chasing)
+        rate = 60.0 * _P_OPEN * 1.7  # opens per minute, with the average live boost (regimes etc.)
         log_p = lo = hi = self.path.log_mid
         for age in range(1, _WARM_MIN + 1):
             log_p += sigma * rng.gauss(0.0, 1.0)
@@ -248,7 +254,8 @@ class _SymbolSim:
         while t < 1.0:
             side = 1 if rng.random() < p_buy else -1
             opening = rng.random() < p_open
-            usd = median * math.exp(1.3 * rng.gauss(0.0, 1.0)) * (_OPEN_SIZE if opening else 1.0)
+            size = self.open_size if opening else 1.0
+            usd = median * size * math.exp(1.3 * rng.gauss(0.0, 1.0))
             mid = math.exp(lo + (hi - lo) * t)
             px = mid * (1.0 + side * (0.00001 + 0.000002 * math.sqrt(usd / median)))
             qty = max(1, round(usd / mid / self.step))

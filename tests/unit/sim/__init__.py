@@ -1,0 +1,1 @@
+"""Unit tests of the deterministic market simulator (``helix.sim``)."""
