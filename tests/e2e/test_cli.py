@@ -114,3 +114,29 @@ def test_streams_init_refuses_an_incompatible_stream(home: dict[str, str]) -> No
     res = helix("streams", "init", env=home)
     assert res.returncode == 5
     assert "incompatible" in res.stderr
+
+
+def test_demo_on_the_embedded_default_then_candles_rebuild_status(home: dict[str, str]) -> None:
+    res = helix("demo", "--hours", "2", env=home, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "published" in res.stdout
+    assert "candles_1m" in res.stdout
+    again = helix("demo", "--hours", "2", env=home, timeout=300)
+    assert "already in the log" in again.stdout
+
+    csv_out = helix("candles", "BTCUSDT", "--venue", "sim", "--tf", "15m", "--format", "csv",
+                    "--limit", "0", env=home)  # fmt: skip
+    assert csv_out.returncode == 0, csv_out.stderr
+    lines = csv_out.stdout.strip().splitlines()
+    assert lines[0] == "time,open,high,low,close,volume,trades,buy_volume,sell_volume"
+    assert len(lines) == 1 + 8  # two hours of 15-minute candles
+    assert lines[1].startswith("2025-01-01T00:00:00Z,")
+
+    before = helix("candles", "BTCUSDT", "--tf", "1h", "--format", "json", env=home).stdout
+    rebuilt = helix("projections", "rebuild", "candles", env=home, timeout=300)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    after = helix("candles", "BTCUSDT", "--tf", "1h", "--format", "json", env=home).stdout
+    assert before == after
+    status = helix("projections", "status", env=home)
+    assert status.returncode == 0
+    assert "failed" not in status.stdout

@@ -146,10 +146,11 @@ async def test_malformed_lines_go_to_the_dead_letter_stream_and_the_import_goes_
             e
             async for batch in replay_batches(nc, subjects=f"{imp.dlq_prefix}.>", stream=DLQ)
             for _, e in batch
+            if isinstance(e, DeadLetter)
         ]
     assert (summary.read, summary.imported, summary.rejected) == (3, 1, 2)
-    assert all(isinstance(e, DeadLetter) for e in letters)
-    assert [e.origin.rsplit(":", 1)[1] for e in letters] == ["2", "3"]  # type: ignore[union-attr]
-    assert all(str(path) in e.origin for e in letters)  # type: ignore[union-attr]
-    assert letters[0].raw == b"not json at all"  # type: ignore[union-attr]
-    assert all(e.reason for e in letters)  # type: ignore[union-attr]
+    assert len(letters) == 2
+    assert [e.origin.rsplit(":", 1)[1] for e in letters] == ["2", "3"]
+    assert all(str(path) in e.origin for e in letters)
+    assert letters[0].raw == b"not json at all"
+    assert all(e.reason for e in letters)
