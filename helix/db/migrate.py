@@ -69,8 +69,11 @@ def enable_timescaledb(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
     return on is not None
 
 
-def migrate(database_url: str, directory: Path = MIGRATIONS_DIR) -> MigrationReport:
-    """Apply pending migrations.
+def migrate(
+    database_url: str, directory: Path = MIGRATIONS_DIR, *, timescaledb: bool = True
+) -> MigrationReport:
+    """Apply pending migrations (``timescaledb=False`` keeps plain tables even where the
+    extension could be enabled: tests use it to check both paths give the same results).
 
     Raises:
         ConfigError: an applied migration's file changed, or files are misnamed.
@@ -85,7 +88,7 @@ def migrate(database_url: str, directory: Path = MIGRATIONS_DIR) -> MigrationRep
     with conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
-            tsdb = enable_timescaledb(conn)
+            tsdb = enable_timescaledb(conn) if timescaledb else False
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS helix_migrations ("
                 " version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"

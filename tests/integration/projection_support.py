@@ -42,7 +42,7 @@ def _db_url(base_url: str, dbname: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def lab(nc: NATS, base_database_url: str) -> AsyncIterator[Lab]:
+async def lab(nc: NATS, base_database_url: str, *, timescaledb: bool = True) -> AsyncIterator[Lab]:
     tag = uuid.uuid4().hex[:10]
     stream, prefix, dbname = f"LAB_{tag}", f"lab{tag}", f"lab_{tag}"
     js = nc.jetstream()
@@ -50,7 +50,7 @@ async def lab(nc: NATS, base_database_url: str) -> AsyncIterator[Lab]:
     with psycopg.connect(base_database_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{dbname}"')
     url = _db_url(base_database_url, dbname)
-    migrate(url)
+    migrate(url, timescaledb=timescaledb)
     try:
         yield Lab(stream, prefix, url)
     finally:
