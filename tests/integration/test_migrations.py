@@ -53,7 +53,7 @@ def test_a_changed_applied_migration_is_refused(scratch_db: str, tmp_path: Path)
 
 def test_a_misnamed_migration_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "01-bad name.sql").write_text("SELECT 1;")
-    with pytest.raises(ConfigError, match="NNNN_name.sql"):
+    with pytest.raises(ConfigError, match=r"NNNN_name\.sql"):
         discover(tmp_path)
 
 
