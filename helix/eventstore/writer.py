@@ -70,7 +70,13 @@ class GroupWriter:
     """Serialises atomic batches on one stream; see the module docstring."""
 
     def __init__(
-        self, nc: NATS, stream: str, *, ack_timeout: float = 10.0, deadline: float = 60.0
+        self,
+        nc: NATS,
+        stream: str,
+        *,
+        ack_timeout: float = 10.0,
+        deadline: float = 60.0,
+        linger: float = 0.0005,
     ) -> None:
         self.nc = nc
         self.stream = stream
@@ -83,6 +89,9 @@ class GroupWriter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy: set[str] = set()
         self._batch_in_flight = False
+        self._last_group = 0
+        self._lingered = False
+        self.linger = linger
         self.batches = 0
 
     def forget(self) -> None:
@@ -120,24 +129,41 @@ class GroupWriter:
         what makes them scale).
         """
         while True:
-            group, singles = self._dispatchable()
+            group, singles = self._dispatchable(batch=not self._should_linger())
             for req in singles:
                 self._spawn([req], single=True)
             if group:
                 self._spawn(group, single=False)
+                self._last_group = len(group)
+            elif self._should_linger():
+                # Writers are saving concurrently (the last batch merged several saves): give
+                # the ones just woken by that batch's ack a moment to join the next one.
+                self._lingered = True
+                await asyncio.sleep(self.linger)
+                continue
+            self._lingered = False
             self._wakeup.clear()
             if not self._pending and not self._busy:
                 await self._wakeup.wait()
                 continue
             await self._wakeup.wait()
 
-    def _dispatchable(self) -> tuple[list[WriteRequest], list[WriteRequest]]:
+    def _should_linger(self) -> bool:
+        return (
+            self.linger > 0
+            and not self._lingered
+            and not self._batch_in_flight
+            and self._last_group > 1
+            and any(len(r.msgs) > 1 for r in self._pending)
+        )
+
+    def _dispatchable(self, *, batch: bool = True) -> tuple[list[WriteRequest], list[WriteRequest]]:
         group: list[WriteRequest] = []
         singles: list[WriteRequest] = []
         blocked = set(self._busy)
         size = 0
         keep: collections.deque[WriteRequest] = collections.deque()
-        batch_free = not self._batch_in_flight
+        batch_free = batch and not self._batch_in_flight
         for req in self._pending:
             if req.future.done():
                 continue
