@@ -16,6 +16,7 @@ bench_app = group("bench", "Benchmarks, each beside a baseline measured in the s
 def bench_store(
     events: Annotated[int, typer.Option(help="market events to append and replay")] = 200_000,
     saves: Annotated[int, typer.Option(help="aggregate saves per scenario and store")] = 2_000,
+    repeat: Annotated[int, typer.Option(help="runs of append/replay (median reported)")] = 3,
 ) -> None:
     """Market append, aggregate saves and replay, each beside a baseline from the same run."""
     from helix.bench.report import print_figures
@@ -29,6 +30,7 @@ def bench_store(
             ends.database_url,
             events=events,
             saves=saves,
+            repeat=repeat,
             progress=lambda m: err.print(f"[dim]{m}[/]"),
         )
     )

@@ -50,19 +50,24 @@ class OffsetParser(nats_parser.Parser):
                     if end + 2 > n:
                         break
                     hl = self.header_needed
+                    self.header_needed = 0
+                    self.state = AWAITING_CONTROL_LINE
+                    handler = handlers.get(self._sid)
+                    if handler is not None:  # a fast-path subscription: no Msg, no queue
+                        # Fast-path handlers get headers only on messages without a reply
+                        # (inline statuses); data messages skip the copy.
+                        fast_hdr = bytes(view[pos : pos + hl]) if hl and not self._reply else None
+                        payload = bytes(view[pos + hl : end])
+                        pos = end + 2
+                        handler(self._subject, self._reply, payload, fast_hdr)
+                        continue
                     if hl > 0:
                         hdr: bytes | None = bytes(view[pos : pos + hl])
                         payload = bytes(view[pos + hl : end])
-                        self.header_needed = 0
                     else:
                         hdr = None
                         payload = bytes(view[pos:end])
                     pos = end + 2
-                    self.state = AWAITING_CONTROL_LINE
-                    handler = handlers.get(self._sid)
-                    if handler is not None:  # a fast-path subscription: no Msg, no queue
-                        handler(self._subject, self._reply, payload, hdr)
-                        continue
                     await nc._process_msg(self._sid, self._subject, self._reply, payload, hdr)
                     if self.buf is not buf:  # the connection was reset under us
                         return
