@@ -33,7 +33,8 @@ from helix.bench.report import Figure
 from helix.codec import Codec
 from helix.eventstore.factory import JetStreamFactory, pg_datastore_kwargs
 from helix.store.connect import connect
-from helix.store.market import MarketAppender, event_headers, replay_batches
+from helix.store.market import MarketAppender, event_headers
+from helix.store.replay import replay_batches
 from helix.store.streams import StreamSpec, ensure_stream
 
 BENCH_MARKET = "BENCH_MARKET"

@@ -25,7 +25,7 @@ def events_tail(
 ) -> None:
     """Follow events live as they are recorded."""
     from helix.bootstrap import runtime
-    from helix.store.market import tail
+    from helix.store.replay import tail
 
     async def run() -> None:
         async with runtime(settings()) as rt:
@@ -50,7 +50,7 @@ def dead_letters(
 
     from events.ops import DeadLetter
     from helix.bootstrap import runtime
-    from helix.store.market import replay_batches
+    from helix.store.replay import replay_batches
     from helix.store.streams import DLQ
 
     async def run() -> list[tuple[int, DeadLetter]]:

@@ -17,20 +17,19 @@ stream by its kind (``depth``, ``bookTicker``, ``kline``...), REST depth snapsho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from events.market import Liquidation, MarketEvent, Side, Ticker, Trade
 from helix.errors import ValidationError
 from helix.importers.formats import (
     NO_ID,
+    LineFormat,
     Parsed,
     dec,
     load_object,
     ms_to_ns,
     opt_dec,
-    read_lines,
     skip,
     split_capture,
     symbol_of,
@@ -168,18 +167,10 @@ def stream_kind(stream: str) -> str:
     return "depth" if kind.startswith("depth") else kind
 
 
-class BinanceWsParser:
+class BinanceWsParser(LineFormat):
     """Parser for Binance USDⓈ-M combined-stream captures (see the module docstring)."""
 
     name: str = "binance-ws"
-
-    def records(self, path: Path) -> Iterator[tuple[int, bytes]]:
-        """Yield ``(line number, raw line)`` for each non-blank line (gzip or plain).
-
-        Args:
-            path: the capture file.
-        """
-        return read_lines(path)
 
     def parse(self, raw: bytes) -> Parsed:
         """Turn one captured line into events.

@@ -21,21 +21,20 @@ Skipped: ``orderbook.*`` / ``orderBookL2_25.*`` (``orderbook``), replies and sen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from events.market import Kline, Liquidation, MarketEvent, Side, Ticker, Trade
 from helix.errors import ValidationError
 from helix.importers.formats import (
     NO_ID,
+    LineFormat,
     Parsed,
     dec,
     load_object,
     ms_to_ns,
     opt_dec,
-    read_lines,
     skip,
     split_capture,
     symbol_of,
@@ -227,18 +226,10 @@ _HANDLERS: dict[str, Callable[[_Frame], Parsed]] = {
 }
 
 
-class BybitWsParser:
+class BybitWsParser(LineFormat):
     """Parser for Bybit public WS captures (see the module docstring)."""
 
     name: str = "bybit-ws"
-
-    def records(self, path: Path) -> Iterator[tuple[int, bytes]]:
-        """Yield ``(line number, raw line)`` for each non-blank line (gzip or plain).
-
-        Args:
-            path: the capture file.
-        """
-        return read_lines(path)
 
     def parse(self, raw: bytes) -> Parsed:
         """Turn one captured line into events.

@@ -93,6 +93,20 @@ def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
         raise ValidationError(f"{path}: corrupt gzip after line {number}: {exc}") from exc
 
 
+class LineFormat:
+    """Base of the formats with one record per line, gzip or plain."""
+
+    name: str = ""
+
+    def records(self, path: Path) -> Iterator[tuple[int, bytes]]:
+        """Yield ``(line number, raw line)`` for each non-blank line (gzip or plain).
+
+        Args:
+            path: the capture file.
+        """
+        return read_lines(path)
+
+
 _DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _EXACT = decimal.Context(prec=100, traps=[decimal.Inexact])
 Sign = Literal["positive", "non-negative", "any"]

@@ -170,6 +170,23 @@ async def direct_get_batch(
     return out, pending
 
 
+async def _direct_get(
+    nc: NATS, stream: str, req: dict[str, Any], timeout: float
+) -> StoredMsg | None:
+    try:
+        resp = await nc.request(
+            f"$JS.API.DIRECT.GET.{stream}", json.dumps(req).encode(), timeout=timeout
+        )
+    except nats_errors.NoRespondersError as exc:
+        raise StoreError(f"stream {stream} is missing: run `helix streams init`") from exc
+    status = _status(resp)
+    if status == "404":
+        return None
+    if status is not None:
+        raise StoreError(f"direct get {req} on {stream}: status {status}")
+    return _to_stored(resp)
+
+
 async def direct_get_last(
     nc: NATS, stream: str, subject: str, *, timeout: float = 10.0
 ) -> StoredMsg | None:
@@ -178,38 +195,18 @@ async def direct_get_last(
     Raises:
         StoreError: the stream does not exist (or does not allow direct gets).
     """
-    try:
-        resp = await nc.request(
-            f"$JS.API.DIRECT.GET.{stream}",
-            json.dumps({"last_by_subj": subject}).encode(),
-            timeout=timeout,
-        )
-    except nats_errors.NoRespondersError as exc:
-        raise StoreError(f"stream {stream} is missing: run `helix streams init`") from exc
-    status = _status(resp)
-    if status == "404":
-        return None
-    if status is not None:
-        raise StoreError(f"direct get last on {stream} {subject}: status {status}")
-    return _to_stored(resp)
+    return await _direct_get(nc, stream, {"last_by_subj": subject}, timeout)
 
 
 async def direct_get_seq(
     nc: NATS, stream: str, seq: int, *, timeout: float = 10.0
 ) -> StoredMsg | None:
-    """The message at ``seq``, or None (deleted or beyond the head)."""
-    try:
-        resp = await nc.request(
-            f"$JS.API.DIRECT.GET.{stream}", json.dumps({"seq": seq}).encode(), timeout=timeout
-        )
-    except nats_errors.NoRespondersError as exc:
-        raise StoreError(f"stream {stream} is missing: run `helix streams init`") from exc
-    status = _status(resp)
-    if status == "404":
-        return None
-    if status is not None:
-        raise StoreError(f"direct get {stream} #{seq}: status {status}")
-    return _to_stored(resp)
+    """The message at ``seq``, or None (deleted or beyond the head).
+
+    Raises:
+        StoreError: the stream does not exist (or does not allow direct gets).
+    """
+    return await _direct_get(nc, stream, {"seq": seq}, timeout)
 
 
 def stored_ns(msg: StoredMsg) -> int:

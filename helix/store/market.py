@@ -6,10 +6,7 @@ subscription, so every ack is checked (a rejection is an error, never a hang), w
 bound).  ``Nats-Msg-Id`` is the event id, which for venue facts is derived from the venue's own
 id: re-sending a trade within the stream's duplicate window stores nothing and is counted as a
 duplicate.  Events whose ack does not arrive (server restart, lost connection) are re-sent with
-the same id until acked or ``deadline`` passes.
-
-:func:`replay` reads a stream by subject filter and start time/sequence with an ordered
-consumer and decodes events; :func:`tail` is the same, live, forever.
+the same id until acked or ``deadline`` passes.  Reading is :mod:`helix.store.replay`.
 """
 
 from __future__ import annotations
@@ -18,7 +15,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import nats.errors
@@ -30,8 +27,6 @@ from helix.codec import Codec
 from helix.errors import StoreError, ValidationError
 from helix.store.fastpath import fast_path
 from helix.store.jsraw import parse_ack
-from helix.store.reader import PullReader
-from helix.store.streams import MARKET
 from helix.store.wire import hpub_frame, send_frame
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
@@ -280,121 +275,3 @@ class MarketAppender:
                     await send_frame(self.nc, f.frame)
                 except nats.errors.Error:
                     break
-
-
-# -- reading -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where an event sits in its stream."""
-
-    stream: str
-    seq: int
-
-
-async def replay(
-    nc: NATS,
-    *,
-    subjects: str | list[str] = "mkt.>",
-    stream: str = MARKET,
-    start_seq: int | None = None,
-    start_time_ns: int | None = None,
-    codec: Codec | None = None,
-) -> AsyncIterator[tuple[Position, Event]]:
-    """Replay a stream from a sequence or time up to its head, one event at a time.
-
-    Args:
-        subjects: one subject filter or several (``mkt.bybit.trade.>``).
-        start_seq / start_time_ns: where to begin (default: the first message).
-    """
-    async for batch in replay_batches(
-        nc,
-        subjects=subjects,
-        stream=stream,
-        start_seq=start_seq,
-        start_time_ns=start_time_ns,
-        codec=codec,
-    ):
-        for item in batch:
-            yield Position(stream, item[0]), item[1]
-
-
-async def replay_batches(
-    nc: NATS,
-    *,
-    subjects: str | list[str] = "mkt.>",
-    stream: str = MARKET,
-    start_seq: int | None = None,
-    start_time_ns: int | None = None,
-    live: bool = False,
-    codec: Codec | None = None,
-    batch: int = 8192,
-) -> AsyncIterator[list[tuple[int, Event]]]:
-    """Decoded events in chunks of ``(stream sequence, event)``: the fast way to read a stream.
-
-    Raises:
-        ValidationError: a stored payload is not a known event (the log is corrupt or newer
-            than this Helix: never skipped silently).
-    """
-    decode = (codec or Codec()).decode
-    filters = [subjects] if isinstance(subjects, str) else list(subjects)
-    async with PullReader(
-        nc,
-        stream,
-        filters,
-        start_seq=start_seq,
-        start_time_ns=start_time_ns,
-        live=live,
-        batch=batch,
-    ) as reader:
-        async for chunk in reader.chunks():
-            yield [(seq, decode(data)) for seq, _subject, data in chunk]
-
-
-async def replay_raw(
-    nc: NATS,
-    *,
-    subjects: str | list[str] = "mkt.>",
-    stream: str = MARKET,
-    start_seq: int | None = None,
-    start_time_ns: int | None = None,
-    live: bool = False,
-    batch_hint: int = 8192,
-) -> AsyncIterator[tuple[Position, bytes]]:
-    """Raw payloads with positions (see :class:`~helix.store.reader.PullReader`).
-
-    With ``live=False`` it stops at the stream's head; with ``live=True`` it follows forever.
-    """
-    filters = [subjects] if isinstance(subjects, str) else list(subjects)
-    async with PullReader(
-        nc,
-        stream,
-        filters,
-        start_seq=start_seq,
-        start_time_ns=start_time_ns,
-        live=live,
-        batch=batch_hint,
-    ) as reader:
-        async for chunk in reader.chunks():
-            for seq, _subject, data in chunk:
-                yield Position(stream, seq), data
-
-
-async def tail(
-    nc: NATS,
-    *,
-    subjects: str | list[str] = "mkt.>",
-    stream: str = MARKET,
-    start_seq: int | None = None,
-    codec: Codec | None = None,
-) -> AsyncIterator[tuple[Position, Event]]:
-    """Follow a stream live (from ``start_seq``, default: new events only)."""
-    if start_seq is None:
-        info = await nc.jetstream().stream_info(stream)
-        start_seq = info.state.last_seq + 1
-    async for batch in replay_batches(
-        nc, subjects=subjects, stream=stream, start_seq=start_seq, live=True, codec=codec, batch=256
-    ):
-        for seq, event in batch:
-            yield Position(stream, seq), event

@@ -1,4 +1,4 @@
-"""The benchmarks run end to end on tiny sizes (no timing asserted: figures live in `helix bench`)."""
+"""The benchmarks run end to end on tiny sizes (no timing asserted: see `helix bench`)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,8 @@ from helix.services.common import free_port
 from helix.services.nats import EmbeddedNats
 from helix.settings import Settings
 from helix.store.connect import connect
-from helix.store.market import MarketAppender, replay
+from helix.store.market import MarketAppender
+from helix.store.replay import replay
 from helix.store.streams import MARKET, ensure_streams
 from tests.integration.test_market_store import a_trade
 

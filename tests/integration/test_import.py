@@ -19,7 +19,7 @@ from helix.clock import FixedClock
 from helix.importers.formats import get_format
 from helix.importers.run import Importer
 from helix.settings import Settings
-from helix.store.market import replay_batches
+from helix.store.replay import replay_batches
 from helix.store.streams import DLQ, ensure_streams
 from tests.integration.projection_support import Lab, lab
 from tests.integration.test_projections import run_all

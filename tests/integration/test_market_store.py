@@ -12,7 +12,8 @@ from nats.aio.client import Client as NATS
 
 from events.market import Trade, market_event_id
 from helix.settings import Settings
-from helix.store.market import MarketAppender, replay, tail
+from helix.store.market import MarketAppender
+from helix.store.replay import replay, tail
 from helix.store.streams import MARKET, ensure_streams
 
 pytestmark = pytest.mark.integration
