@@ -37,6 +37,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             (recorded market data can be re-fetched; ledger events never use it) or ``default``.
         duplicate_window_s: JetStream de-duplication window for ``Nats-Msg-Id``.
         live_trading: the explicit switch for live venues; paper trading is the default.
+        bybit_*_url: Bybit endpoints (mainnet by default; testnet, demo, a regional domain or a
+            local fake are just other URLs).
+        bybit_symbols_per_connection: symbols on one public WebSocket connection.
+        metrics_port: Prometheus metrics of long-running commands (0 = off).
     """
 
     home: str = ""
@@ -52,6 +56,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     duplicate_window_s: int = 120
     live_trading: bool = False
     log_level: str = "INFO"
+    bybit_rest_url: str = "https://api.bybit.com"
+    bybit_ws_public_url: str = "wss://stream.bybit.com/v5/public/linear"
+    bybit_ws_private_url: str = "wss://stream.bybit.com/v5/private"
+    bybit_symbols_per_connection: int = 50
+    metrics_port: int = 9464
 
     def __repr__(self) -> str:
         parts = []
@@ -144,3 +153,19 @@ def load_settings(
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"invalid HELIX_* setting: {exc}") from exc
+
+
+BYBIT_TESTNET = {
+    "bybit_rest_url": "https://api-testnet.bybit.com",
+    "bybit_ws_public_url": "wss://stream-testnet.bybit.com/v5/public/linear",
+    "bybit_ws_private_url": "wss://stream-testnet.bybit.com/v5/private",
+}
+
+
+def with_bybit_testnet(settings: Settings) -> Settings:
+    """The testnet endpoints, except where a URL was configured explicitly."""
+    defaults = Settings(home=settings.home)
+    changes = {
+        k: v for k, v in BYBIT_TESTNET.items() if getattr(settings, k) == getattr(defaults, k)
+    }
+    return msgspec.structs.replace(settings, **changes)

@@ -6,6 +6,7 @@ from helix.cli import (  # noqa: F401 - importing registers the commands
     bench,
     demo,
     events,
+    feeds,
     importing,
     market,
     projections,

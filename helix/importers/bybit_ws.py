@@ -243,24 +243,36 @@ class BybitWsParser(LineFormat):
         recv_ns, payload = split_capture(raw)
         if payload is None:
             return skip("control")
-        obj = load_object(payload)
-        if "topic" not in obj:
-            if {"op", "success", "request"} & obj.keys():  # sent message, ack, pong
-                return skip("control")
-            raise ValidationError("no 'topic': neither a data frame nor a control reply")
-        topic = text_field(obj, "topic")
-        kind, _, rest = topic.partition(".")
-        if kind.lower().startswith("orderbook"):
-            return skip("orderbook")
-        if kind == "kline":
-            interval, _, rest = rest.partition(".")
-            if not interval:
-                raise ValidationError(f"topic {topic!r} names no interval")
-            return _kline(_frame(obj, topic, rest, recv_ns), interval)
-        handler = _HANDLERS.get(kind)
-        if handler is None:
-            return skip(kind)
-        return handler(_frame(obj, topic, rest, recv_ns))
+        return parse_frame(load_object(payload), recv_ns)
+
+
+def parse_frame(obj: dict[str, Any], recv_ns: int | None = None) -> Parsed:
+    """Turn one decoded v5 frame into events (the live feed hands frames over decoded).
+
+    Args:
+        obj: the frame.
+        recv_ns: when it was received, if known (else the frame's own ``ts``).
+
+    Raises:
+        ValidationError: the frame is malformed; the message says what is wrong.
+    """
+    if "topic" not in obj:
+        if {"op", "success", "request"} & obj.keys():  # sent message, ack, pong
+            return skip("control")
+        raise ValidationError("no 'topic': neither a data frame nor a control reply")
+    topic = text_field(obj, "topic")
+    kind, _, rest = topic.partition(".")
+    if kind.lower().startswith("orderbook"):
+        return skip("orderbook")
+    if kind == "kline":
+        interval, _, rest = rest.partition(".")
+        if not interval:
+            raise ValidationError(f"topic {topic!r} names no interval")
+        return _kline(_frame(obj, topic, rest, recv_ns), interval)
+    handler = _HANDLERS.get(kind)
+    if handler is None:
+        return skip(kind)
+    return handler(_frame(obj, topic, rest, recv_ns))
 
 
 def _frame(obj: dict[str, Any], topic: str, symbol: str, recv_ns: int | None) -> _Frame:

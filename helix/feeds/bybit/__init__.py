@@ -1,0 +1,1 @@
+"""Bybit v5 public feed: ``pybit`` WebSocket + HTTP, gap repair, dead letters, backfill."""
