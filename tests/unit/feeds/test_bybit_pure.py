@@ -77,7 +77,8 @@ def test_any_frame_parses_to_valid_events_or_is_rejected_with_a_reason(
     try:
         parsed = parse_frame(frame, 1_700_000_000_000_000_000)
     except ValidationError as exc:
-        assert str(exc)
+        reason = str(exc)
+        assert reason, "a rejection names its reason"
         return
     codec = Codec()
     for event in parsed.events:
