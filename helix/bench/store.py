@@ -88,8 +88,7 @@ async def market_append(nc: NATS, n: int) -> tuple[float, float, float]:
     await _fresh_stream(nc, _market_spec(BENCH_MARKET, "bm"))
     t = time.perf_counter()
     async with MarketAppender(nc, subject_prefix="bm") as app:
-        for tr in trades:
-            await app.append(tr)
+        await app.append_many(trades)
         stats = await app.flush()
     ours = n / (time.perf_counter() - t)
     assert stats.stored == n, stats

@@ -57,3 +57,19 @@ def bench_projections(
         )
     )
     print_figures("helix bench projections", figures, out)
+
+
+@bench_app.command("feed")
+def bench_feed(
+    trades: Annotated[int, typer.Option(help="trades to push through one connection")] = 200_000,
+) -> None:
+    """Trades/s the Bybit adapter parses and appends from one fake connection."""
+    from helix.bench.feed import run_feed_bench
+    from helix.bench.report import print_figures
+    from helix.bootstrap import endpoints
+
+    ends = endpoints(settings())
+    figures = asyncio.run(
+        run_feed_bench(ends.nats_url, trades=trades, progress=lambda m: err.print(f"[dim]{m}[/]"))
+    )
+    print_figures("helix bench feed", figures, out)

@@ -280,8 +280,6 @@ NO_ID: uuid.UUID = uuid.UUID(int=0)  # placeholder until the natural key gives t
 def with_id(event: E) -> E:
     """The event with its deterministic id from ``(venue, KIND, symbol, natural_key)``."""
     event_id = market_event_id(event.venue, event.KIND, event.symbol, event.natural_key)
-    if not isinstance(event_id, uuid.UUID):  # market_event_id is typed ``object``
-        raise TypeError(f"market_event_id returned {type(event_id).__name__}")
     return msgspec.structs.replace(event, event_id=event_id)
 
 

@@ -19,10 +19,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from nats.aio.client import Client as NATS
 
+from events.base import event_id_for
 from events.market import Kline, Liquidation, Ticker, Trade
 from events.ops import DeadLetter
 from helix.clock import Clock
@@ -34,6 +36,35 @@ from helix.importers.bybit_ws import parse_frame
 from helix.store.market import MarketAppender, event_headers
 
 SEEN_PER_SYMBOL = 20_000
+_TAKER = {"Buy": "buy", "Sell": "sell"}
+
+
+def fast_trade(symbol: str, it: dict[str, Any], recv_ns: int) -> Trade:
+    """One ``publicTrade`` item as a :class:`Trade`, equal to what the strict parser
+    (:func:`helix.importers.bybit_ws.parse_frame`) builds; raises on anything unexpected, and
+    the caller then lets the strict parser find the item and the reason."""
+    price, qty = Decimal(it["p"]), Decimal(it["v"])
+    if not (price.is_finite() and qty.is_finite() and price > 0 and qty > 0):
+        raise ValueError("price and size must be finite and positive")
+    ms = it["T"]
+    if type(ms) is not int:
+        raise TypeError("T")
+    trade_id = it["i"]
+    if type(trade_id) is not str or not trade_id:
+        raise TypeError("i")
+    return Trade(
+        event_id=event_id_for(f"bybit:trade:{symbol}:{trade_id}"),  # = market_event_id(...)
+        ts_event=ms * 1_000_000,
+        ts_recorded=recv_ns,
+        source="bybit",
+        vertical="perps",
+        venue="bybit",
+        symbol=symbol,
+        trade_id=trade_id,
+        price=price,
+        qty=qty,
+        side=_TAKER[it["S"]],  # type: ignore[arg-type]
+    )
 
 
 @dataclass
@@ -41,6 +72,9 @@ class SymbolState:
     seen: collections.OrderedDict[str, None] = field(default_factory=collections.OrderedDict)
     last_seq: int = 0
     holding: bool = False
+    awaiting_live: bool = False
+    again: bool = False  # a reconnect came in during a repair: repair once more after it
+    repair_scheduled: bool = False
     held: list[tuple[dict[str, Any], int]] = field(default_factory=list)
     last_repair: float = 0.0
     trades: int = 0
@@ -104,6 +138,7 @@ class BybitFeed:
         dlq_subject: str = "dlq.feed.bybit",
         symbols_per_connection: int = 50,
         repair_min_interval: float = 10.0,
+        live_wait: float = 3.0,
         on_stats: Callable[[FeedStats], None] | None = None,
     ) -> None:
         self.nc = nc
@@ -116,6 +151,7 @@ class BybitFeed:
         self.dlq_subject = dlq_subject
         self.per_connection = max(1, symbols_per_connection)
         self.repair_min_interval = repair_min_interval
+        self.live_wait = live_wait
         self.on_stats = on_stats
         self.stats = FeedStats(symbols={s: SymbolState() for s in symbols})
         self.connections: list[PublicConnection] = []
@@ -174,7 +210,7 @@ class BybitFeed:
             elif item.kind == "reconnect":
                 self.stats.reconnects += 1
                 for symbol in self.connections[item.payload].symbols:
-                    self._start_repair(symbol, force=True)
+                    self._hold_until_live(symbol)
 
     async def _frame(self, frame: dict[str, Any], recv_ns: int) -> None:
         topic = str(frame.get("topic", ""))
@@ -210,6 +246,9 @@ class BybitFeed:
             return
         if st.holding:
             st.held.extend((it, recv_ns) for it in items)
+            if st.awaiting_live:  # the stream is back: now REST can cover the whole gap
+                st.awaiting_live = False
+                self._start_repair(symbol, force=True)
             return
         first = items[0].get("seq") if items and isinstance(items[0], dict) else None
         if (
@@ -224,34 +263,66 @@ class BybitFeed:
 
     async def _publish_trades(self, symbol: str, items: list[tuple[dict[str, Any], int]]) -> int:
         """Publish the trades not published before, in the order given; returns how many."""
+        if not items:
+            return 0
         st = self.stats.symbols[symbol]
         assert self._app is not None
-        published = 0
-        for it, recv_ns in items:
-            frame = {"topic": f"publicTrade.{symbol}", "data": [it]}
-            try:
-                [event] = parse_frame(frame, recv_ns).events
-            except (HelixError, ValueError) as exc:
-                await self._dead(repr(it), f"trade: {exc}", recv_ns)
-                continue
-            assert isinstance(event, Trade)
+        topic = f"publicTrade.{symbol}"
+        try:  # the common case: every trade well-formed, built without the importer's checks
+            pairs = [(it, fast_trade(symbol, it, recv)) for it, recv in items]
+        except (KeyError, TypeError, ValueError, ArithmeticError):  # the strict parser says why
+            pairs = []
+            for it, recv_ns in items:
+                try:
+                    [event] = parse_frame({"topic": topic, "data": [it]}, recv_ns).events
+                except (HelixError, ValueError) as exc:
+                    await self._dead(repr(it), f"trade: {exc}", recv_ns)
+                    continue
+                assert isinstance(event, Trade)
+                pairs.append((it, event))
+        fresh: list[Trade] = []
+        for it, event in pairs:
             seq = it.get("seq")
             if isinstance(seq, int) and seq > st.last_seq:
                 st.last_seq = seq
-            if not st.remember(event.trade_id):
-                continue
-            st.trades += 1
-            st.last_event_ns = max(st.last_event_ns, event.ts_event)
-            await self._app.append(event)
-            published += 1
-        return published
+            if st.remember(event.trade_id):
+                fresh.append(event)
+        if fresh:
+            st.trades += len(fresh)
+            st.last_event_ns = max(st.last_event_ns, max(e.ts_event for e in fresh))
+            await self._app.append_many(fresh)
+        return len(fresh)
 
     # -- repairs -----------------------------------------------------------------------------
+
+    def _hold_until_live(self, symbol: str) -> None:
+        """After a reconnect: hold live trades, and fetch REST only once the first live trade
+        is in (a fetch before the resubscription took effect could miss trades between the
+        two); a symbol that stays quiet is repaired after ``live_wait`` seconds anyway."""
+        st = self.stats.symbols[symbol]
+        if st.holding:
+            st.again = not st.awaiting_live  # a repair is under way: its fetch may be too early
+            return
+        st.holding = True
+        st.awaiting_live = True
+
+        def fallback() -> None:
+            if st.awaiting_live:
+                st.awaiting_live = False
+                self._start_repair(symbol, force=True)
+
+        asyncio.get_running_loop().call_later(self.live_wait, fallback)
 
     def _start_repair(self, symbol: str, *, force: bool = False) -> bool:
         st = self.stats.symbols[symbol]
         now = time.monotonic()
-        if st.holding or (not force and now - st.last_repair < self.repair_min_interval):
+        if st.holding and not force:
+            return False
+        wait = st.last_repair + self.repair_min_interval - now
+        if not force and wait > 0:
+            if not st.repair_scheduled:  # rate-limited, not forgotten: repair when allowed
+                st.repair_scheduled = True
+                asyncio.get_running_loop().call_later(wait, self._scheduled_repair, symbol)
             return False
         st.holding = True
         st.last_repair = now
@@ -259,6 +330,10 @@ class BybitFeed:
         self._repairs.add(task)
         task.add_done_callback(self._repairs.discard)
         return True
+
+    def _scheduled_repair(self, symbol: str) -> None:
+        self.stats.symbols[symbol].repair_scheduled = False
+        self._start_repair(symbol)
 
     async def _repair(self, symbol: str) -> None:
         st = self.stats.symbols[symbol]
@@ -277,6 +352,9 @@ class BybitFeed:
         await self._publish_trades(symbol, ordered)
         st.repaired += st.trades - before
         st.holding = False
+        if st.again:
+            st.again = False
+            self._hold_until_live(symbol)
         # Frames that arrived while we were publishing were held too: publish them now.
         if st.held:
             late, st.held = st.held, []

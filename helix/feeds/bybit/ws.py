@@ -117,6 +117,9 @@ class PublicConnection:
         self.inbox.put(Inbound("reconnect", self.index, self.clock()))
 
     def _on_frame(self, frame: dict[str, Any]) -> None:
+        data = frame.get("data")
+        if isinstance(data, dict):  # pybit hands tickers over as its live merged dict: copy it
+            frame = {**frame, "data": dict(data)}
         self.inbox.put(Inbound("frame", frame, self.clock()))
 
     def _on_message(self, message: str) -> None:

@@ -133,3 +133,26 @@ def test_rest_waits_for_the_rate_limit_window_when_the_budget_is_spent() -> None
     rest._respect_limits({"X-Bapi-Limit-Status": "1", "X-Bapi-Limit-Reset-Timestamp": reset})
     assert len(slept) == 1
     assert 0 < slept[0] <= 0.5
+
+
+def test_the_fast_trade_path_builds_what_the_strict_parser_builds() -> None:
+    from helix.feeds.bybit.feed import fast_trade
+
+    item = {
+        "T": 1700000000120, "s": "BTCUSDT", "S": "Buy", "v": "0.010", "p": "43000.10",
+        "L": "PlusTick", "i": "9b1c5e2a-0000-4000-8000-000000000001", "seq": 12345678,
+    }  # fmt: skip
+    [strict] = parse_frame({"topic": "publicTrade.BTCUSDT", "data": [item]}, 7).events
+    assert fast_trade("BTCUSDT", item, 7) == strict
+
+
+@given(st.dictionaries(st.sampled_from(["T", "S", "v", "p", "i"]), json_leaf, max_size=5))
+def test_the_fast_trade_path_refuses_what_the_strict_parser_refuses(item: dict[str, Any]) -> None:
+    from helix.feeds.bybit.feed import fast_trade
+
+    try:
+        fast = fast_trade("BTCUSDT", item, 7)
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return  # the feed then asks the strict parser, which dead-letters with a reason
+    [strict] = parse_frame({"topic": "publicTrade.BTCUSDT", "data": [item]}, 7).events
+    assert fast == strict
