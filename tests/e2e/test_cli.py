@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +141,48 @@ def test_demo_on_the_embedded_default_then_candles_rebuild_status(home: dict[str
     status = helix("projections", "status", env=home)
     assert status.returncode == 0
     assert "failed" not in status.stdout
+
+
+def test_ingest_bybit_from_a_fake_then_feeds_status_and_metrics(ext: dict[str, str]) -> None:
+    import urllib.request
+
+    from helix.services.common import free_port
+    from helix.testing.fake_bybit import FakeBybit
+
+    port = free_port()
+    with FakeBybit(symbols=("BTCUSDT", "ETHUSDT")) as fake:
+        env = {
+            **ext,
+            "HELIX_BYBIT_REST_URL": fake.url,
+            "HELIX_BYBIT_WS_PUBLIC_URL": fake.ws_url,
+            "HELIX_METRICS_PORT": str(port),
+        }
+        proc = subprocess.Popen(
+            [*HELIX, "ingest", "bybit", "--symbols", "BTCUSDT,ETHUSDT", "--duration", "8"],
+            env={**os.environ, "COLUMNS": "200", **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        fake.wait_subscribed("publicTrade.BTCUSDT", "publicTrade.ETHUSDT", timeout=30)
+        fake.play(400, per_frame=4, interval_s=0.005)
+        fake.wait_served(400, timeout=30)
+        metrics = ""
+        for _ in range(40):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                    metrics = r.read().decode()
+                if 'helix_feed_events_total{kind="trades"' in metrics or "BTCUSDT" in metrics:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.25)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stopped: 400 trades" in out
+    assert "helix_feed_events_total" in metrics
+    assert 'symbol="BTCUSDT"' in metrics
+    status = helix("feeds", "status", env=ext)
+    assert status.returncode == 0, status.stderr
+    assert "BTCUSDT" in status.stdout
+    assert "ETHUSDT" in status.stdout

@@ -7,10 +7,9 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from helix.testing.fake_bybit import FakeBybit
 from nats.aio.client import Client as NATS
 
-from events.market import Trade
+from events.market import Kline, Trade
 from events.ops import DeadLetter
 from helix.clock import SystemClock
 from helix.feeds.bybit.feed import BybitFeed
@@ -18,6 +17,7 @@ from helix.feeds.bybit.rest import BybitRest
 from helix.settings import Settings
 from helix.store.replay import replay_batches
 from helix.store.streams import DLQ, ensure_streams
+from helix.testing.fake_bybit import FakeBybit
 from tests.integration.projection_support import Lab, lab
 
 pytestmark = pytest.mark.integration
@@ -83,8 +83,22 @@ async def test_three_dropped_connections_leave_exactly_the_served_trades_in_orde
         stop.set()
         stats = await task
         served = [t.trade_id for t in fake.served_trades]
+        rest_bars = BybitRest(fake.url).get(
+            "get_kline", category="linear", symbol="BTCUSDT", interval="1", limit=1000
+        )["list"]
     logged = [t.trade_id for t in await logged_trades(nc, lab_stream)]
     assert logged == served
+    klines = [
+        e.start
+        async for batch in replay_batches(
+            nc, subjects=f"{lab_stream.prefix}.bybit.kline.>", stream=lab_stream.stream
+        )
+        for _, e in batch
+        if isinstance(e, Kline)
+    ]
+    assert len(klines) == len(set(klines)) > 0  # every closed minute once
+    starts = sorted(int(r[0]) * 1_000_000 for r in rest_bars)[:-1]  # the newest may be open
+    assert set(klines) == {s for s in starts if s >= min(klines)}
     assert stats.reconnects == 3  # type: ignore[attr-defined]
     assert stats.symbols["BTCUSDT"].repaired > 0  # type: ignore[attr-defined]
 

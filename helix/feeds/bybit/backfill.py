@@ -98,7 +98,7 @@ def oi_to_events(symbol: str, items: list[dict[str, Any]], now_ns: int) -> list[
         ts = int(it["timestamp"]) * 1_000_000
         out.append(
             Ticker(
-                **_envelope("ticker", symbol, str(ts), ts, now_ns),
+                **_envelope("ticker", symbol, f"oi:{ts}", ts, now_ns),
                 open_interest=Decimal(it["openInterest"]),
             )
         )
@@ -111,7 +111,7 @@ def funding_to_events(symbol: str, items: list[dict[str, Any]], now_ns: int) -> 
         ts = int(it["fundingRateTimestamp"]) * 1_000_000
         out.append(
             Ticker(
-                **_envelope("ticker", symbol, str(ts), ts, now_ns),
+                **_envelope("ticker", symbol, f"funding:{ts}", ts, now_ns),
                 funding_rate=Decimal(it["fundingRate"]),
             )
         )

@@ -25,11 +25,12 @@ from typing import Any
 from nats.aio.client import Client as NATS
 
 from events.base import event_id_for
-from events.market import Kline, Liquidation, Ticker, Trade
+from events.market import Kline, Liquidation, MarketEvent, Ticker, Trade
 from events.ops import DeadLetter
 from helix.clock import Clock
 from helix.codec import Codec
 from helix.errors import HelixError
+from helix.feeds.bybit.backfill import funding_to_events, klines_to_events, oi_to_events
 from helix.feeds.bybit.rest import BybitRest
 from helix.feeds.bybit.ws import Inbound, PublicConnection, ThreadInbox
 from helix.importers.bybit_ws import parse_frame
@@ -75,6 +76,8 @@ class SymbolState:
     awaiting_live: bool = False
     again: bool = False  # a reconnect came in during a repair: repair once more after it
     repair_scheduled: bool = False
+    kline_starts: set[int] = field(default_factory=set)  # closed 1m bars published (start ns)
+    aux_ids: set[uuid.UUID] = field(default_factory=set)  # REST OI/funding points published
     held: list[tuple[dict[str, Any], int]] = field(default_factory=list)
     last_repair: float = 0.0
     trades: int = 0
@@ -235,6 +238,9 @@ class BybitFeed:
                 elif isinstance(event, Ticker):
                     st.tickers += 1
                 elif isinstance(event, Kline):
+                    if event.start in st.kline_starts:
+                        continue  # already repaired from REST
+                    st.kline_starts.add(event.start)
                     st.klines += 1
             await self._app.append(event)
 
@@ -326,7 +332,7 @@ class BybitFeed:
             return False
         st.holding = True
         st.last_repair = now
-        task = asyncio.create_task(self._repair(symbol), name=f"repair-{symbol}")
+        task = asyncio.create_task(self._repair(symbol, aux=force), name=f"repair-{symbol}")
         self._repairs.add(task)
         task.add_done_callback(self._repairs.discard)
         return True
@@ -335,7 +341,7 @@ class BybitFeed:
         self.stats.symbols[symbol].repair_scheduled = False
         self._start_repair(symbol)
 
-    async def _repair(self, symbol: str) -> None:
+    async def _repair(self, symbol: str, *, aux: bool = True) -> None:
         st = self.stats.symbols[symbol]
         recv = self.clock.now_ns()
         try:
@@ -351,14 +357,52 @@ class BybitFeed:
         before = st.trades
         await self._publish_trades(symbol, ordered)
         st.repaired += st.trades - before
+        # Frames that arrived while we were publishing were held too: publish them, then let
+        # live trades through again (no await in between, so nothing can overtake them).
+        while st.held:
+            late, st.held = st.held, []
+            await self._publish_trades(symbol, late)
         st.holding = False
         if st.again:
             st.again = False
             self._hold_until_live(symbol)
-        # Frames that arrived while we were publishing were held too: publish them now.
-        if st.held:
-            late, st.held = st.held, []
-            await self._publish_trades(symbol, late)
+        if aux:  # trades first (they are held back meanwhile), then bars and tickers
+            await self._repair_bars_and_tickers(symbol, recv)
+
+    async def _repair_bars_and_tickers(self, symbol: str, recv_ns: int) -> None:
+        """After a reconnect: closed 1m klines of the last hour, open interest (5 min) and the
+        latest funding from REST, whichever were not published yet."""
+        st = self.stats.symbols[symbol]
+        assert self._app is not None
+        try:
+            bars, oi, funding = await asyncio.to_thread(self._fetch_aux, symbol, recv_ns)
+        except HelixError as exc:
+            await self._dead(f"kline/oi/funding {symbol}", f"gap repair failed: {exc}", recv_ns)
+            return
+        newest = max((b.start for b in bars if isinstance(b, Kline)), default=None)
+        for bar in bars:
+            if isinstance(bar, Kline) and bar.start != newest and bar.start not in st.kline_starts:
+                st.kline_starts.add(bar.start)  # the newest REST bar may still be open: skipped
+                st.klines += 1
+                await self._app.append(bar)
+        for ticker in [*oi, *funding]:
+            if ticker.event_id not in st.aux_ids:
+                st.aux_ids.add(ticker.event_id)
+                st.tickers += 1
+                await self._app.append(ticker)
+
+    def _fetch_aux(
+        self, symbol: str, now_ns: int
+    ) -> tuple[list[MarketEvent], list[MarketEvent], list[MarketEvent]]:
+        base = {"category": "linear", "symbol": symbol}
+        kl = self.rest.get("get_kline", **base, interval="1", limit=60)
+        oi = self.rest.get("get_open_interest", **base, intervalTime="5min", limit=12)
+        fr = self.rest.get("get_funding_rate_history", **base, limit=1)
+        return (
+            klines_to_events(symbol, kl.get("list", []), now_ns),
+            oi_to_events(symbol, oi.get("list", []), now_ns),
+            funding_to_events(symbol, fr.get("list", []), now_ns),
+        )
 
     # -- dead letters ------------------------------------------------------------------------
 
