@@ -129,3 +129,41 @@ async def test_a_silent_gap_is_repaired_and_garbage_is_dead_lettered(
     ]
     assert len(letters) >= 3
     assert all(letter.reason for letter in letters)
+
+
+def test_all_means_every_trading_usdt_perpetual() -> None:
+    with FakeBybit(symbols=("BTCUSDT",)) as fake:
+        symbols = BybitRest(fake.url).linear_usdt_perps()
+    assert "BTCUSDT" in symbols
+    assert "ETHUSDT" in symbols
+    assert "HLXUSDT" not in symbols  # pre-launch
+    assert "BTCPERP" not in symbols  # USDC-settled
+
+
+async def test_symbols_are_spread_over_several_connections(nc: NATS, lab_stream: Lab) -> None:
+    with FakeBybit(symbols=("BTCUSDT", "ETHUSDT"), seed=5) as fake:
+        feed = BybitFeed(
+            nc=nc,
+            rest=BybitRest(fake.url),
+            ws_url=fake.ws_url,
+            symbols=["BTCUSDT", "ETHUSDT"],
+            clock=SystemClock(),
+            subject_prefix=lab_stream.prefix,
+            dlq_subject=f"dlq.test_{lab_stream.prefix}",
+            symbols_per_connection=1,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(feed.run(stop))
+        await wait_for(lambda: fake.stats.subscriptions >= 8, 20, "subscriptions")
+        fake.play(300, per_frame=3, interval_s=0.002)
+        await asyncio.to_thread(fake.wait_served, 300, 60)
+        total = lambda: sum(s.trades for s in feed.stats.symbols.values())  # noqa: E731
+        await wait_for(lambda: total() >= 300, 60, "every trade")
+        stop.set()
+        await task
+        connections = fake.stats.connections
+    assert len(feed.connections) == 2
+    assert connections == 2
+    logged = await logged_trades(nc, lab_stream)
+    assert {t.symbol for t in logged} == {"BTCUSDT", "ETHUSDT"}
+    assert len(logged) == 300
