@@ -157,8 +157,9 @@ async def test_symbols_are_spread_over_several_connections(nc: NATS, lab_stream:
         await wait_for(lambda: fake.stats.subscriptions >= 8, 20, "subscriptions")
         fake.play(300, per_frame=3, interval_s=0.002)
         await asyncio.to_thread(fake.wait_served, 300, 60)
-        total = lambda: sum(s.trades for s in feed.stats.symbols.values())  # noqa: E731
-        await wait_for(lambda: total() >= 300, 60, "every trade")
+        await wait_for(
+            lambda: sum(s.trades for s in feed.stats.symbols.values()) >= 300, 60, "every trade"
+        )
         stop.set()
         await task
         connections = fake.stats.connections
