@@ -16,12 +16,12 @@ from decimal import Decimal
 import asyncpg
 
 from events.market import Trade
-from projections.base import Batch, minute_floor, ns_to_dt
+from projections.base import NS_PER_MINUTE, Batch, ns_to_dt
 
 Key = tuple[str, str, int]
 
 
-@dataclass
+@dataclass(slots=True)
 class Bar:
     open: Decimal
     high: Decimal
@@ -42,17 +42,16 @@ def fold_trades(batch: Batch) -> dict[Key, Bar]:
     bars: dict[Key, Bar] = {}
     zero = Decimal(0)
     for seq, e in batch:
-        if not isinstance(e, Trade):
+        if type(e) is not Trade:
             continue
         ts = e.ts_event
-        key = (e.venue, e.symbol, minute_floor(ts))
+        key = (e.venue, e.symbol, ts - ts % NS_PER_MINUTE)
         px, qty = e.price, e.qty
         bar = bars.get(key)
         if bar is None:
+            buy = e.side == "buy"
             bars[key] = Bar(
-                px, px, px, px, qty, 1,
-                qty if e.side == "buy" else zero,
-                qty if e.side == "sell" else zero,
+                px, px, px, px, qty, 1, qty if buy else zero, zero if buy else qty,
                 ts, seq, ts, seq,
             )  # fmt: skip
             continue
@@ -66,9 +65,9 @@ def fold_trades(batch: Batch) -> dict[Key, Bar]:
             bar.buy_volume += qty
         else:
             bar.sell_volume += qty
-        if (ts, seq) < (bar.open_ts, bar.open_seq):
+        if ts < bar.open_ts or (ts == bar.open_ts and seq < bar.open_seq):
             bar.open, bar.open_ts, bar.open_seq = px, ts, seq
-        if (ts, seq) >= (bar.close_ts, bar.close_seq):
+        if ts > bar.close_ts or (ts == bar.close_ts and seq >= bar.close_seq):
             bar.close, bar.close_ts, bar.close_seq = px, ts, seq
     return bars
 

@@ -154,6 +154,10 @@ class ProjectionRunner:
     ) -> tuple[list[tuple[int, Event]], Delivery | None, str]:
         """Decoded events up to the first undecodable one (returned with its reason)."""
         decode = self.codec.decode
+        try:  # the common case, in one pass
+            return [(seq, decode(data)) for seq, _subject, data in chunk], None, ""
+        except HelixError:
+            pass
         out: list[tuple[int, Event]] = []
         for d in chunk:
             try:
@@ -163,7 +167,8 @@ class ProjectionRunner:
         return out, None, ""
 
     async def _apply_chunk(self, chunk: list[Delivery], stats: RunStats) -> None:
-        chunk = [d for d in chunk if d[0] > self.position]  # redelivered after a restart
+        if chunk and chunk[0][0] <= self.position:  # redelivered after a restart
+            chunk = [d for d in chunk if d[0] > self.position]
         if not chunk:
             return
         events, bad, reason = self._decode(chunk)
