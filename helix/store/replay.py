@@ -70,7 +70,7 @@ async def replay_batches(
         ValidationError: a stored payload is not a known event (the log is corrupt or newer
             than this Helix: never skipped silently).
     """
-    decode = (codec or Codec()).decode
+    decode_many = (codec or Codec()).decode_many
     filters = [subjects] if isinstance(subjects, str) else list(subjects)
     async with PullReader(
         nc,
@@ -82,7 +82,8 @@ async def replay_batches(
         batch=batch,
     ) as reader:
         async for chunk in reader.chunks():
-            yield [(seq, decode(data)) for seq, _subject, data in chunk]
+            events = decode_many([data for _seq, _subject, data in chunk])
+            yield [(d[0], e) for d, e in zip(chunk, events, strict=True)]
 
 
 async def tail(

@@ -148,3 +148,16 @@ def test_upcaster_cycle_through_codec_is_a_validation_error() -> None:
 
 def test_default_upcasters_know_no_retired_tags_yet() -> None:
     assert not default_upcasters().knows(V0_TAG)
+
+
+def test_decode_many_equals_decoding_one_by_one_and_upcasts() -> None:
+    from tests.unit import _factories as f
+
+    codec = Codec(upcasters=_v0_upcasters())
+    samples = f.all_samples()
+    payloads = [codec.encode(e) for e in samples] + [msgspec.msgpack.encode(_raw_v0())]
+    decoded = codec.decode_many(payloads)
+    assert decoded[: len(samples)] == samples
+    assert decoded[-1] == codec.decode(payloads[-1])
+    with pytest.raises(ValidationError):
+        codec.decode_many([*payloads, b"\xc1garbage"])
