@@ -154,8 +154,9 @@ class ProjectionRunner:
     ) -> tuple[list[tuple[int, Event]], Delivery | None, str]:
         """Decoded events up to the first undecodable one (returned with its reason)."""
         decode = self.codec.decode
-        try:  # the common case, in one pass
-            return [(seq, decode(data)) for seq, _subject, data in chunk], None, ""
+        try:  # the common case, in one decoder call
+            events = self.codec.decode_many([data for _seq, _subject, data in chunk])
+            return [(d[0], e) for d, e in zip(chunk, events, strict=True)], None, ""
         except HelixError:
             pass
         out: list[tuple[int, Event]] = []
