@@ -34,7 +34,7 @@ async def load_simulated_day(nc: NATS, *, seed: int, hours: int) -> tuple[int, b
 
     cfg = SimConfig(seed=seed, duration_s=hours * 3600)
     digest = hashlib.sha256(repr(cfg).encode()).hexdigest()
-    done = await direct_get_last(nc, LEDGER, manifest_subject(digest))
+    done = await direct_get_last(nc, LEDGER, manifest_subject(digest, "sim"))
     if done is not None:
         previous = Codec().decode(done.data)
         return (previous.imported if isinstance(previous, ImportCompleted) else 0), False
@@ -70,7 +70,7 @@ async def load_simulated_day(nc: NATS, *, seed: int, hours: int) -> tuple[int, b
         skipped=0,
     )
     await nc.jetstream().publish(
-        manifest_subject(digest), Codec().encode(marker), headers=event_headers(marker)
+        manifest_subject(digest, "sim"), Codec().encode(marker), headers=event_headers(marker)
     )
     return stats.stored, True
 

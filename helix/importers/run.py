@@ -59,8 +59,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def manifest_subject(sha256: str, prefix: str = "ldg.ops.import") -> str:
-    return f"{prefix}.{sha256}"
+def manifest_subject(sha256: str, fmt: str, prefix: str = "ldg.ops.import") -> str:
+    """Where a completed import of these bytes *in this format* is recorded (the same file
+    read with the wrong format, all dead letters, must not block the right one)."""
+    return f"{prefix}.{fmt.replace('.', '_')}.{sha256}"
 
 
 class Importer:
@@ -92,7 +94,9 @@ class Importer:
         summary = ImportSummary(files=1)
         sha = await asyncio.to_thread(file_sha256, path)
         where = await asyncio.to_thread(lambda: str(path.resolve()))
-        done = await direct_get_last(self.nc, LEDGER, manifest_subject(sha, self.manifest_prefix))
+        done = await direct_get_last(
+            self.nc, LEDGER, manifest_subject(sha, self.fmt.name, self.manifest_prefix)
+        )
         if done is not None:
             summary.already.append(path.name)
             return summary
@@ -168,7 +172,7 @@ class Importer:
             skipped=sum(s.skipped.values()),
         )
         await self.nc.jetstream().publish(
-            manifest_subject(sha, self.manifest_prefix),
+            manifest_subject(sha, self.fmt.name, self.manifest_prefix),
             self.codec.encode(done),
             headers=event_headers(done),
         )

@@ -154,3 +154,28 @@ async def test_malformed_lines_go_to_the_dead_letter_stream_and_the_import_goes_
     assert all(str(path) in e.origin for e in letters)
     assert letters[0].raw == b"not json at all"
     assert all(e.reason for e in letters)
+
+
+async def test_a_file_read_with_the_wrong_format_can_still_be_imported_right(
+    nc: NATS, database_url: str, tmp_path: Path
+) -> None:
+    line = (
+        f'{T0} {{"stream":"btcusdt@trade","data":{{"e":"trade","E":1721347000000,'
+        '"T":1721347000000,"s":"BTCUSDT","t":78,"p":"63943.90","q":"0.003","X":"MARKET","m":true}}'
+    )
+    path = tmp_path / "trades.txt"
+    path.write_text(line + "\n")
+    async with lab(nc, database_url) as a:
+        tag = uuid.uuid4().hex[:8]
+        wrong = Importer(
+            nc, get_format("bybit-ws"), clock=FixedClock(T0), subject_prefix=a.prefix,
+            manifest_prefix=f"ldg.ops.t_{tag}", dlq_prefix=f"dlq.t_{tag}",
+        )  # fmt: skip
+        right = Importer(
+            nc, get_format("binance-ws"), clock=FixedClock(T0), subject_prefix=a.prefix,
+            manifest_prefix=f"ldg.ops.t_{tag}", dlq_prefix=f"dlq.t_{tag}",
+        )  # fmt: skip
+        first = await wrong.import_file(path)
+        second = await right.import_file(path)
+    assert (first.imported, first.rejected) == (0, 1)
+    assert (second.imported, second.already) == (1, [])
