@@ -13,6 +13,7 @@ keys such as ``MYAPP_NATS_STREAM`` win, as everywhere in ``eventsourcing``):
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
@@ -37,7 +38,6 @@ from helix.eventstore.subjects import safe_token
 from helix.eventstore.writer import GroupWriter
 from helix.settings import Settings, load_settings
 from helix.store.connect import connect
-from helix.store.jsraw import direct_get_last
 from helix.store.loop import LoopThread
 from helix.store.streams import LEDGER, ensure_stream, ledger_spec
 
@@ -82,10 +82,9 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
     # -- configuration -----------------------------------------------------------------------
 
     def _settings(self) -> Settings:
-        environ = {k: v for k, v in self.env.items() if k.startswith("HELIX_")}
-        import os
-
-        environ = {**{k: v for k, v in os.environ.items() if k.startswith("HELIX_")}, **environ}
+        """Helix settings from the process environment, overridden by the application's."""
+        environ = {k: v for k, v in os.environ.items() if k.startswith("HELIX_")}
+        environ.update({k: v for k, v in self.env.items() if k.startswith("HELIX_")})
         return load_settings(environ)
 
     def _endpoints(self) -> tuple[str, str]:
@@ -168,10 +167,6 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
         return recorder
 
     # -- inspection and lifecycle ------------------------------------------------------------
-
-    def last_sequence(self, subject: str) -> int | None:
-        last = self.loop.run(direct_get_last(self.nc, self.stream, subject))
-        return None if last is None else last.seq
 
     def close(self) -> None:
         if self.loop.running:
