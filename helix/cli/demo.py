@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import uuid
 from typing import Annotated
 
 import typer
@@ -23,21 +22,16 @@ from helix.cli.app import app, err, out, settings
 
 async def load_simulated_day(nc: NATS, *, seed: int, hours: int) -> tuple[int, bool]:
     """Publish the simulator's day unless the ledger says it is loaded; (events, loaded_now)."""
-    from events.ops import ImportCompleted
     from helix.clock import SystemClock
-    from helix.codec import Codec
-    from helix.importers.run import manifest_subject
+    from helix.importers.run import find_import, record_import
     from helix.sim.market import SimConfig, count_estimate, simulate
-    from helix.store.jsraw import direct_get_last
-    from helix.store.market import MarketAppender, event_headers
-    from helix.store.streams import LEDGER
+    from helix.store.market import MarketAppender
 
     cfg = SimConfig(seed=seed, duration_s=hours * 3600)
     digest = hashlib.sha256(repr(cfg).encode()).hexdigest()
-    done = await direct_get_last(nc, LEDGER, manifest_subject(digest, "sim"))
-    if done is not None:
-        previous = Codec().decode(done.data)
-        return (previous.imported if isinstance(previous, ImportCompleted) else 0), False
+    previous = await find_import(nc, digest, "sim")
+    if previous is not None:
+        return previous.imported, False
     with Progress(
         TextColumn("simulating + publishing"),
         BarColumn(),
@@ -53,24 +47,16 @@ async def load_simulated_day(nc: NATS, *, seed: int, hours: int) -> tuple[int, b
                     progress.update(task, completed=i)
             stats = await app.flush()
         progress.update(task, completed=stats.published, total=stats.published)
-    now = SystemClock().now_ns()
-    marker = ImportCompleted(
-        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"sim:{digest}"),
-        ts_event=now,
-        ts_recorded=now,
-        source="helix-demo",
-        vertical="ops",
-        sha256=digest,
+    await record_import(
+        nc,
+        sha=digest,
         name=f"simulator seed={seed} hours={hours}",
-        format="sim",
+        fmt="sim",
+        source="helix-demo",
+        now_ns=SystemClock().now_ns(),
         read=stats.published,
         imported=stats.stored,
         duplicates=stats.duplicates,
-        rejected=0,
-        skipped=0,
-    )
-    await nc.jetstream().publish(
-        manifest_subject(digest, "sim"), Codec().encode(marker), headers=event_headers(marker)
     )
     return stats.stored, True
 

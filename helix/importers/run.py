@@ -65,6 +65,56 @@ def manifest_subject(sha256: str, fmt: str, prefix: str = "ldg.ops.import") -> s
     return f"{prefix}.{fmt.replace('.', '_')}.{sha256}"
 
 
+async def find_import(
+    nc: NATS, sha: str, fmt: str, *, prefix: str = "ldg.ops.import", codec: Codec | None = None
+) -> ImportCompleted | None:
+    """The ledger's record of a completed import of these bytes in this format, if any."""
+    done = await direct_get_last(nc, LEDGER, manifest_subject(sha, fmt, prefix))
+    if done is None:
+        return None
+    event = (codec or Codec()).decode(done.data)
+    return event if isinstance(event, ImportCompleted) else None
+
+
+async def record_import(
+    nc: NATS,
+    *,
+    sha: str,
+    name: str,
+    fmt: str,
+    source: str,
+    now_ns: int,
+    read: int,
+    imported: int,
+    duplicates: int,
+    rejected: int = 0,
+    skipped: int = 0,
+    prefix: str = "ldg.ops.import",
+    codec: Codec | None = None,
+) -> None:
+    """Record in the ledger that these bytes were imported in full in this format."""
+    done = ImportCompleted(
+        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"import:{fmt}:{sha}"),
+        ts_event=now_ns,
+        ts_recorded=now_ns,
+        source=source,
+        vertical="ops",
+        sha256=sha,
+        name=name,
+        format=fmt,
+        read=read,
+        imported=imported,
+        duplicates=duplicates,
+        rejected=rejected,
+        skipped=skipped,
+    )
+    await nc.jetstream().publish(
+        manifest_subject(sha, fmt, prefix),
+        (codec or Codec()).encode(done),
+        headers=event_headers(done),
+    )
+
+
 class Importer:
     """Imports files of one format; see the module docstring."""
 
@@ -94,8 +144,8 @@ class Importer:
         summary = ImportSummary(files=1)
         sha = await asyncio.to_thread(file_sha256, path)
         where = await asyncio.to_thread(lambda: str(path.resolve()))
-        done = await direct_get_last(
-            self.nc, LEDGER, manifest_subject(sha, self.fmt.name, self.manifest_prefix)
+        done = await find_import(
+            self.nc, sha, self.fmt.name, prefix=self.manifest_prefix, codec=self.codec
         )
         if done is not None:
             summary.already.append(path.name)
@@ -155,24 +205,18 @@ class Importer:
         await app.publish_raw(subject, self.codec.encode(letter), event_headers(letter))
 
     async def _record_completion(self, path: Path, sha: str, s: ImportSummary) -> None:
-        now = self.clock.now_ns()
-        done = ImportCompleted(
-            event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"import:{sha}"),
-            ts_event=now,
-            ts_recorded=now,
-            source="helix-import",
-            vertical="ops",
-            sha256=sha,
+        await record_import(
+            self.nc,
+            sha=sha,
             name=path.name,
-            format=self.fmt.name,
+            fmt=self.fmt.name,
+            source="helix-import",
+            now_ns=self.clock.now_ns(),
             read=s.read,
             imported=s.imported,
             duplicates=s.duplicates,
             rejected=s.rejected,
             skipped=sum(s.skipped.values()),
-        )
-        await self.nc.jetstream().publish(
-            manifest_subject(sha, self.fmt.name, self.manifest_prefix),
-            self.codec.encode(done),
-            headers=event_headers(done),
+            prefix=self.manifest_prefix,
+            codec=self.codec,
         )

@@ -332,37 +332,26 @@ class _SymbolSim:
         o_side: Side = "buy" if side > 0 else "sell"
         price = Decimal(px).scaleb(-self.spec.price_decimals)
         amount = Decimal(qty).scaleb(-self.spec.qty_decimals)
+        common = {
+            "ts_event": ts,
+            "ts_recorded": ts + _latency_ns(ts),
+            "source": _SOURCE,
+            "vertical": "perps",
+            "venue": venue,
+            "symbol": sym,
+            "price": price,
+            "qty": amount,
+            "side": o_side,
+        }
         if kind == 1:
             self.n_liqs += 1
             key = f"{sym}-L{self.n_liqs}"
-            return Liquidation(
-                event_id=market_event_id(venue, Liquidation.KIND, sym, key),
-                ts_event=ts,
-                ts_recorded=ts + _latency_ns(ts),
-                source=_SOURCE,
-                vertical="perps",
-                venue=venue,
-                symbol=sym,
-                key=key,
-                price=price,
-                qty=amount,
-                side=o_side,
-            )
+            event_id = market_event_id(venue, Liquidation.KIND, sym, key)
+            return Liquidation(event_id=event_id, key=key, **common)  # type: ignore[arg-type]
         self.n_trades += 1
         trade_id = f"{sym}-{self.n_trades}"
-        return Trade(
-            event_id=market_event_id(venue, Trade.KIND, sym, trade_id),
-            ts_event=ts,
-            ts_recorded=ts + _latency_ns(ts),
-            source=_SOURCE,
-            vertical="perps",
-            venue=venue,
-            symbol=sym,
-            trade_id=trade_id,
-            price=price,
-            qty=amount,
-            side=o_side,
-        )
+        event_id = market_event_id(venue, Trade.KIND, sym, trade_id)
+        return Trade(event_id=event_id, trade_id=trade_id, **common)  # type: ignore[arg-type]
 
     def _ticker(self, now: int) -> Ticker:
         if now <= self.last_ts:
