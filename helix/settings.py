@@ -41,6 +41,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             local fake are just other URLs).
         bybit_symbols_per_connection: symbols on one public WebSocket connection.
         metrics_port: Prometheus metrics of long-running commands (0 = off).
+        signal_*: the perps scanner's bar interval, heatmap window and thresholds (see
+            :class:`helix.strategies.scanner.ScannerConfig`; defaults from quant.md App. A).
     """
 
     home: str = ""
@@ -61,6 +63,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     bybit_ws_private_url: str = "wss://stream.bybit.com/v5/private"
     bybit_symbols_per_connection: int = 50
     metrics_port: int = 9464
+    signal_interval: str = "5m"
+    signal_window: str = "24h"
+    signal_cluster_score_min: float = 35.0
+    signal_cooldown_min: int = 60
+    signal_spike_window: int = 48
+    signal_oi_z_min: float = 2.5
+    signal_oi_pct_min: float = 0.005
+    signal_volume_z_min: float = 2.5
+    signal_rvol_min: float = 2.0
+    signal_wick_ratio: float = 0.5
+    signal_rank_every_min: int = 60
 
     def __repr__(self) -> str:
         parts = []

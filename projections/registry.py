@@ -7,23 +7,41 @@ from dataclasses import replace
 from projections.base import Projector
 from projections.candles import CandlesProjector
 from projections.funding import FundingProjector
+from projections.heatmap import HeatmapProjector
 from projections.liquidations import LiquidationsProjector
 from projections.open_interest import OpenInterestProjector
+from projections.signals import SignalsProjector
+
+MarketProjector = (
+    CandlesProjector
+    | OpenInterestProjector
+    | FundingProjector
+    | LiquidationsProjector
+    | HeatmapProjector
+)
 
 
-def all_projectors(*, stream: str = "MARKET", prefix: str = "mkt") -> dict[str, Projector]:
-    """The market projectors, optionally pointed at another stream and subject prefix
-    (benchmarks and tests project private streams shaped like MARKET)."""
-    projectors: list[
-        CandlesProjector | OpenInterestProjector | FundingProjector | LiquidationsProjector
-    ] = [
+def all_projectors(
+    *,
+    stream: str = "MARKET",
+    prefix: str = "mkt",
+    ledger_stream: str = "LEDGER",
+    ledger_prefix: str = "ldg",
+) -> dict[str, Projector]:
+    """The market and ledger projectors, optionally pointed at other streams and subject
+    prefixes (benchmarks and tests project private streams shaped like MARKET and LEDGER)."""
+    market: list[MarketProjector] = [
         CandlesProjector(),
         OpenInterestProjector(),
         FundingProjector(),
         LiquidationsProjector(),
+        HeatmapProjector(),
     ]
     out: dict[str, Projector] = {}
-    for p in projectors:
+    for p in market:
         subjects = tuple(s.replace("mkt.", f"{prefix}.", 1) for s in p.subjects)
         out[p.name] = replace(p, stream=stream, subjects=subjects)
+    for q in (SignalsProjector(),):
+        subjects = tuple(s.replace("ldg.", f"{ledger_prefix}.", 1) for s in q.subjects)
+        out[q.name] = replace(q, stream=ledger_stream, subjects=subjects)
     return out

@@ -7,10 +7,12 @@ from helix.cli import (  # noqa: F401 - importing registers the commands
     demo,
     events,
     feeds,
+    heatmap,
     importing,
     market,
     projections,
     services,
+    signals,
     streams,
 )
 from helix.cli.app import app, run_app

@@ -1,8 +1,10 @@
 """``helix demo``: the first command a newcomer runs.
 
 Services up (embedded by default), migrations, a simulated day of market data on venue
-``sim`` (once: the ledger remembers it was loaded), projections to the head, and a summary of
-what is now in the log and the read models, with the next commands to try.
+``sim`` (once: the ledger remembers it was loaded), projections to the head, the perps scanner
+over the day (signals into the ledger, exactly once), and a summary of what is now in the log
+and the read models: candles, the top liquidation clusters, the signals with their reasons and
+a heatmap PNG, with the next commands to try.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def demo(
     from helix.cli.projections import run_projectors
     from helix.db.connect import connect_pg
     from helix.db.migrate import migrate
+    from helix.strategies.runtime import run_scanner
+    from helix.strategies.scanner import ScannerConfig
     from projections.registry import all_projectors
 
     s = settings()
@@ -88,7 +92,15 @@ def demo(
             out.print(f"[bold]market data[/]  {verb} {n:,} simulated events (venue sim)")
         await run_projectors(list(all_projectors()), until_caught_up=True)
         async with runtime(s) as rt:
+            scan = await run_scanner(rt.nc, ScannerConfig.from_settings(s))
+            out.print(
+                f"[bold]signals[/]  scanned {scan.events:,} market events, "
+                f"{scan.published:,} new signals in the ledger"
+            )
+        await run_projectors(["signals"], until_caught_up=True, show_progress=False)
+        async with runtime(s) as rt:
             await summary(rt)
+            await intelligence(rt)
 
     async def summary(rt: Runtime) -> None:
         js = rt.nc.jetstream()
@@ -116,6 +128,9 @@ def demo(
                 "funding",
                 "liquidations",
                 "liquidations_1m",
+                "heatmap_columns",
+                "heatmap_clusters",
+                "signals",
             ):
                 models.add_row(table, f"{await conn.fetchval(f'SELECT count(*) FROM {table}'):,}")
         finally:
@@ -133,9 +148,46 @@ def demo(
             )  # fmt: skip
         out.print(candles)
 
+    async def intelligence(rt: Runtime) -> None:
+        from helix.cli.heatmap import render_png
+        from projections.heatmap import load_heatmap, summarize
+
+        conn = await connect_pg(rt.endpoints.database_url)
+        try:
+            for symbol in ("BTCUSDT", "ETHUSDT"):
+                hm = await load_heatmap(conn, "sim", symbol, "24h")
+                if hm is None:
+                    continue
+                out.print(f"[bold]{symbol} 24h liquidation clusters[/] (price {hm.price:,.2f})")
+                for line in summarize(hm.clusters[:3]):
+                    out.print(f"  {line}")
+                if symbol == "BTCUSDT":
+                    png = s.home_path / "reports" / "heatmap-sim-BTCUSDT-24h.png"
+                    await asyncio.to_thread(render_png, hm, png)
+                    out.print(f"  heatmap PNG: {png}")
+            counts = await conn.fetch(
+                "SELECT kind, count(*) AS n FROM signals WHERE venue IN ('sim', '*')"
+                " GROUP BY 1 ORDER BY 1"
+            )
+            kinds = Table("signal kind", "count", title="signals on the simulated day")
+            for r in counts:
+                kinds.add_row(r["kind"], f"{r['n']:,}")
+            out.print(kinds)
+            latest = await conn.fetch(
+                "SELECT ts, kind, symbol, reason FROM signals"
+                " WHERE kind IN ('stop_hunt', 'liquidation_cluster_targeted')"
+                " ORDER BY ts DESC, event_id LIMIT 4"
+            )
+            for r in reversed(latest):
+                out.print(f"  {r['ts']:%H:%M} {r['kind']}: {r['reason']}")
+        finally:
+            await conn.close()
+
     asyncio.run(run())
     out.print(
         "\n[bold]next[/]\n"
+        "  helix heatmap BTCUSDT --window 24h --png heatmap.png\n"
+        "  helix signals --kind stop_hunt   |   helix rank\n"
         "  helix candles ETHUSDT --venue sim --tf 15m --limit 20\n"
         "  helix projections status\n"
         "  helix streams info\n"

@@ -33,7 +33,12 @@ class Lab:
     database_url: str
 
     def projectors(self) -> dict[str, Projector]:
-        return all_projectors(stream=self.stream, prefix=self.prefix)
+        return all_projectors(
+            stream=self.stream,
+            prefix=self.prefix,
+            ledger_stream=self.stream,
+            ledger_prefix=self.prefix,
+        )
 
 
 def _db_url(base_url: str, dbname: str) -> str:
@@ -67,7 +72,18 @@ async def publish(nc: NATS, lab_: Lab, events: Iterable[MarketEvent]) -> int:
     return stats.stored
 
 
-READ_MODELS = ("candles_1m", "open_interest", "funding", "liquidations", "liquidations_1m")
+READ_MODELS = (
+    "candles_1m",
+    "open_interest",
+    "funding",
+    "liquidations",
+    "liquidations_1m",
+    "heatmap_bars",
+    "heatmap_markets",
+    "heatmaps",
+    "heatmap_columns",
+    "heatmap_clusters",
+)
 
 
 async def table_hashes(database_url: str) -> dict[str, str]:

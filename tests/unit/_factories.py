@@ -9,6 +9,14 @@ from typing import Any
 from events.base import Event
 from events.market import Kline, Liquidation, Ticker, Trade
 from events.ops import DeadLetter, ImportCompleted
+from events.signals import (
+    ClusterTargeted,
+    ImbalanceEntry,
+    ImbalanceRanked,
+    OiSpike,
+    StopHunt,
+    VolumeSpike,
+)
 
 EVENT_ID = uuid.UUID("0b1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b")
 CAUSE_ID = uuid.UUID("11111111-2222-4333-8444-555555555555")
@@ -114,6 +122,77 @@ def import_completed(**overrides: Any) -> ImportCompleted:
     return ImportCompleted(**fields)
 
 
+def signal_fields(**overrides: Any) -> dict[str, Any]:
+    """Fields every signal carries."""
+    fields: dict[str, Any] = {
+        **envelope(source="perps_scanner", causation_id=CAUSE_ID),
+        "strategy": "perps_scanner",
+        "venue": "bybit",
+        "symbol": "BTCUSDT",
+        "interval": "5m",
+        "bar_start": 1_699_999_700_000_000_000,
+        "source_seq": 42,
+        "reason": "because the numbers said so",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def cluster_targeted(**overrides: Any) -> ClusterTargeted:
+    fields = signal_fields(
+        window="24h", side="short", direction="up", price=Decimal("95931.25"),
+        price_low=Decimal("95800"), price_high=Decimal("96100"), size_usd=Decimal("16000000"),
+        reference_price=Decimal("95650"), distance=0.00294041, share=0.516129,
+        proximity=0.863276, oi_z=16.525653, score=44.5562, threshold=35.0, clusters=2,
+        runner_up_score=41.5084,
+    )  # fmt: skip
+    fields.update(overrides)
+    return ClusterTargeted(**fields)
+
+
+def oi_spike(**overrides: Any) -> OiSpike:
+    fields = signal_fields(
+        open_interest=Decimal("530"), previous=Decimal("506"), pct_1=0.047431, mean=503.5,
+        std=1.603567, z=16.525653, window=8, z_min=2.5, pct_min=0.02, price_change=0.01,
+        regime="new longs",
+    )  # fmt: skip
+    fields.update(overrides)
+    return OiSpike(**fields)
+
+
+def volume_spike(**overrides: Any) -> VolumeSpike:
+    fields = signal_fields(
+        volume_usd=Decimal("95"), mean=39.75, std=1.9, z=float("inf"), rvol=2.389937,
+        window=8, z_min=2.5, rvol_min=2.0,
+    )  # fmt: skip
+    fields.update(overrides)
+    return VolumeSpike(**fields)
+
+
+def stop_hunt(**overrides: Any) -> StopHunt:
+    fields = signal_fields(
+        direction="bull", level_side="long", level_price=Decimal("95400"),
+        level_size_usd=Decimal("15000000"), level_score=41.5, open=Decimal("96600"),
+        high=Decimal("96650"), low=Decimal("95300"), close=Decimal("96400"),
+        wick_ratio=0.814815, ratio_min=0.5, depth=0.001048, volume_z=None,
+    )  # fmt: skip
+    fields.update(overrides)
+    return StopHunt(**fields)
+
+
+def imbalance_ranked(**overrides: Any) -> ImbalanceRanked:
+    entry = ImbalanceEntry(
+        venue="bybit", symbol="BTCUSDT", price=Decimal("95650"), long_usd=Decimal("15"),
+        short_usd=Decimal("16"), imbalance=1 / 31,
+    )  # fmt: skip
+    fields = signal_fields(venue="*", symbol="*", window="24h", ranking=(entry,))
+    fields.update(overrides)
+    return ImbalanceRanked(**fields)
+
+
 def all_samples() -> list[Event]:
     """One instance of every current event type."""
-    return [trade(), liquidation(), ticker(), kline(), dead_letter(), import_completed()]
+    return [
+        trade(), liquidation(), ticker(), kline(), dead_letter(), import_completed(),
+        cluster_targeted(), oi_spike(), volume_spike(), stop_hunt(), imbalance_ranked(),
+    ]  # fmt: skip

@@ -16,6 +16,7 @@ from events.base import HELIX_NAMESPACE, Event, stable_event_id
 from events.catalogue import ALL_EVENT_TYPES, TAGS
 from events.market import Kline, Liquidation, Ticker, Trade, market_event_id
 from events.ops import DeadLetter, ImportCompleted
+from events.signals import ClusterTargeted, ImbalanceRanked, OiSpike, StopHunt, VolumeSpike
 from helix.codec import Codec
 from helix.errors import ValidationError
 from tests.unit import _factories as f
@@ -27,6 +28,11 @@ EXPECTED_TAGS: dict[type[Event], str] = {
     Kline: "market.kline.v1",
     DeadLetter: "ops.dead_letter.v1",
     ImportCompleted: "ops.import_completed.v1",
+    ClusterTargeted: "signal.liquidation_cluster_targeted.v1",
+    OiSpike: "signal.oi_spike.v1",
+    VolumeSpike: "signal.volume_spike.v1",
+    StopHunt: "signal.stop_hunt.v1",
+    ImbalanceRanked: "signal.liquidation_imbalance.v1",
 }
 
 SAMPLES = f.all_samples()
