@@ -17,15 +17,39 @@ from helix.errors import ValidationError
 @app.command("import")
 def import_files(
     paths: Annotated[list[Path], typer.Argument(help="files to import (.gz or plain)")],
-    fmt: Annotated[str, typer.Option("--format", help="binance-ws | bybit-trades-csv | bybit-ws")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="binance-ws | bybit-trades-csv | bybit-ws | klines-csv | binance-oi-csv",
+        ),
+    ],
+    symbol: Annotated[
+        str | None,
+        typer.Option("--symbol", help="klines-csv: the symbol of every row (required)"),
+    ] = None,
+    venue: Annotated[
+        str | None,
+        typer.Option("--venue", help="klines-csv, binance-oi-csv: the venue (default binance)"),
+    ] = None,
+    interval: Annotated[
+        str | None,
+        typer.Option(
+            "--interval", help="klines-csv: bar interval 1m 5m 15m 30m 1h 4h 1d ... (required)"
+        ),
+    ] = None,
 ) -> None:
-    """Turn recorded files into events; malformed lines go to the dead-letter stream."""
+    """Turn recorded files into events; malformed lines go to the dead-letter stream.
+
+    Files that do not name their symbol, venue or interval (klines-csv) take them as
+    options; the import ledger keys a file by its bytes, its format and these options.
+    """
     from helix.bootstrap import runtime
     from helix.clock import SystemClock
     from helix.importers.formats import get_format
     from helix.importers.run import Importer, ImportSummary
 
-    parser = get_format(fmt)
+    parser = get_format(fmt, symbol=symbol, venue=venue, interval=interval)
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise ValidationError(f"no such file: {', '.join(missing)}")

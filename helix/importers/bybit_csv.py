@@ -35,6 +35,11 @@ class BybitTradesCsvParser:
 
     name: str = "bybit-trades-csv"
 
+    @property
+    def key(self) -> str:
+        """The format's name (it takes no options)."""
+        return self.name
+
     def records(self, path: Path) -> Iterator[tuple[int, bytes]]:
         """Yield ``(line number, raw row)`` for each data row; the header is checked, not yielded.
 

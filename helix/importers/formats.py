@@ -9,6 +9,12 @@ known kind Helix deliberately does not import.  Malformed input raises
 
 Every event carries a deterministic ``event_id`` (:func:`events.market.market_event_id` over
 the event's own ``natural_key``), so the same line always gives the same id.
+
+Some files do not name everything an event needs (a CSV of klines names neither its symbol,
+its venue nor its interval): those formats take :class:`FormatOptions`, and
+:func:`get_format` refuses options a format does not use and reports the ones it needs.
+A parser's :attr:`~RecordParser.key` is its name plus such options, so the import ledger
+tells "this file as BTCUSDT 1h" from "this file as ETHUSDT 1h".
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import gzip
 import re
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
@@ -48,6 +55,14 @@ class RecordParser(Protocol):
     """One recorded-file format."""
 
     name: str
+
+    @property
+    def key(self) -> str:
+        """The name plus the options that change the events (the import ledger's key).
+
+        A single NATS subject token: no ``.``, ``*``, ``>`` or whitespace.
+        """
+        ...
 
     def records(self, path: Path) -> Iterator[tuple[int, bytes]]:
         """Yield ``(1-based line number, raw line without newline)`` for each record."""
@@ -97,6 +112,11 @@ class LineFormat:
     """Base of the formats with one record per line, gzip or plain."""
 
     name: str = ""
+
+    @property
+    def key(self) -> str:
+        """The format's name (line formats take no options)."""
+        return self.name
 
     def records(self, path: Path) -> Iterator[tuple[int, bytes]]:
         """Yield ``(line number, raw line)`` for each non-blank line (gzip or plain).
@@ -198,6 +218,65 @@ def secs_to_ns(text: str, field: str) -> int:
     return int(whole)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def iso_or_ms_to_ns(text: str, field: str) -> int:
+    """An ISO-8601 time (no zone means UTC) or epoch milliseconds (digits) to int UTC ns.
+
+    ``2021-04-03T00:00:00``, ``2021-04-03T02:00:00+02:00``, ``2021-04-03T00:00:00Z`` and
+    ``1617408000000`` are the same instant.  Goes through integer microseconds, never float.
+
+    Args:
+        text: the field as written in the file.
+        field: the field's name, for the error message.
+
+    Raises:
+        ValidationError: neither form, or not plausibly a time after 1973 and before 5138.
+    """
+    if text.isascii() and text.isdigit():
+        return ms_to_ns(text, field)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationError(
+            f"{field}: {text!r} is neither an ISO-8601 time nor epoch milliseconds"
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the venues' exports are UTC without saying so
+    ns = (moment - _EPOCH) // timedelta(microseconds=1) * 1_000
+    if not 10**17 <= ns < 10**20:  # the same window as ms_to_ns: 1973..5138
+        raise ValidationError(f"{field}: {text!r} is out of range")
+    return ns
+
+
+def csv_fields(raw: bytes, columns: int) -> list[str]:
+    """Split a plain CSV row (nothing quoted, no commas inside fields) into its fields.
+
+    Args:
+        raw: the row, without its newline.
+        columns: the least number of fields the row must have.
+
+    Raises:
+        ValidationError: not ASCII, empty, or fewer than ``columns`` fields.
+    """
+    try:
+        text = raw.decode("ascii").strip()
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"row is not ASCII: {raw[:60]!r}") from exc
+    if not text:
+        raise ValidationError("empty row")
+    fields = text.split(",")
+    if len(fields) < columns:
+        raise ValidationError(f"expected at least {columns} columns, got {len(fields)}")
+    return fields
+
+
+def header_names(raw: bytes) -> tuple[str, ...]:
+    """The column names of a CSV header line (a UTF-8 byte-order mark is dropped)."""
+    return tuple(n.strip() for n in raw.decode("utf-8-sig", errors="replace").strip().split(","))
+
+
 def text_field(obj: dict[str, Any], field: str) -> str:
     """A required non-empty string field of a JSON object."""
     value = obj.get(field)
@@ -213,6 +292,17 @@ def symbol_of(value: object, field: str = "symbol") -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", value):
         raise ValidationError(f"{field}: {value!r} is not a symbol")
     return value.upper()
+
+
+def venue_of(value: str, field: str = "venue") -> str:
+    """A venue name, lower-cased (``Binance`` -> ``binance``).
+
+    Raises:
+        ValidationError: empty, or not usable as a NATS subject token.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", value):
+        raise ValidationError(f"{field}: {value!r} is not a venue name")
+    return value.lower()
 
 
 _JSON: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
@@ -283,29 +373,87 @@ def with_id(event: E) -> E:
     return msgspec.structs.replace(event, event_id=event_id)
 
 
+@dataclass(frozen=True)
+class FormatOptions:
+    """What a file does not say itself, given on the command line (``None``: not given).
+
+    Attributes:
+        symbol: the symbol of every row (``--symbol``).
+        venue: the venue the data come from (``--venue``).
+        interval: the bar interval, Binance-style (``--interval 1h``).
+    """
+
+    symbol: str | None = None
+    venue: str | None = None
+    interval: str | None = None
+
+    def check(self, fmt: str, *, takes: tuple[str, ...] = ()) -> None:
+        """Refuse options the format ``fmt`` does not use (silently ignoring one misleads).
+
+        Raises:
+            ValidationError: an option outside ``takes`` was given.
+        """
+        given = {"symbol": self.symbol, "venue": self.venue, "interval": self.interval}
+        extra = [f"--{k}" for k, v in given.items() if v is not None and k not in takes]
+        if extra:
+            raise ValidationError(f"format {fmt!r} takes no {', '.join(extra)}")
+
+
+FormatBuilder = Callable[[FormatOptions], RecordParser]
+
+
+def without_options(parser: RecordParser) -> FormatBuilder:
+    """A builder for a format that takes no options: always the same parser."""
+
+    def build(options: FormatOptions) -> RecordParser:
+        options.check(parser.name)
+        return parser
+
+    return build
+
+
 # Registry.  The parser modules import the helpers above, so they are imported only now; the
 # package ``__init__`` imports this module first, which makes that order hold for any importer.
 
+from helix.importers.binance_oi_csv import BinanceOiCsvParser  # noqa: E402
 from helix.importers.binance_ws import BinanceWsParser  # noqa: E402
 from helix.importers.bybit_csv import BybitTradesCsvParser  # noqa: E402
 from helix.importers.bybit_ws import BybitWsParser  # noqa: E402
+from helix.importers.klines_csv import KlinesCsvParser  # noqa: E402
 
-FORMATS: dict[str, RecordParser] = {
-    p.name: p for p in (BinanceWsParser(), BybitTradesCsvParser(), BybitWsParser())
+FORMATS: dict[str, FormatBuilder] = {
+    BinanceWsParser.name: without_options(BinanceWsParser()),
+    BybitTradesCsvParser.name: without_options(BybitTradesCsvParser()),
+    BybitWsParser.name: without_options(BybitWsParser()),
+    KlinesCsvParser.name: KlinesCsvParser.from_options,
+    BinanceOiCsvParser.name: BinanceOiCsvParser.from_options,
 }
+"""Format name -> the builder of its parser from :class:`FormatOptions`."""
 
 
-def get_format(name: str) -> RecordParser:
-    """The parser registered under ``name``.
+def get_format(
+    name: str,
+    *,
+    symbol: str | None = None,
+    venue: str | None = None,
+    interval: str | None = None,
+) -> RecordParser:
+    """The parser of the format ``name``, built with the options it needs.
 
     Args:
-        name: ``"binance-ws"``, ``"bybit-trades-csv"`` or ``"bybit-ws"``.
+        name: ``"binance-ws"``, ``"bybit-trades-csv"``, ``"bybit-ws"``, ``"klines-csv"`` or
+            ``"binance-oi-csv"``.
+        symbol: the symbol of every row (``klines-csv`` requires it).
+        venue: the venue (``klines-csv`` and ``binance-oi-csv``; default ``binance``).
+        interval: the bar interval such as ``"1h"`` (``klines-csv`` requires it).
 
     Raises:
-        ValidationError: no such format (the message lists the valid names).
+        ValidationError: no such format (the message lists the valid names), an option the
+            format needs is missing or invalid, or one it does not use was given.
     """
     try:
-        return FORMATS[name]
+        build = FORMATS[name]
     except KeyError:
         valid = ", ".join(sorted(FORMATS))
         raise ValidationError(f"unknown format {name!r}; valid formats: {valid}") from None
+    return build(FormatOptions(symbol=symbol, venue=venue, interval=interval))

@@ -4,8 +4,10 @@ Each line is parsed by the chosen format; events go through :class:`MarketAppend
 de-duplicated by event id); a line that cannot be parsed becomes a
 :class:`~events.ops.DeadLetter` on ``dlq.import.<format>`` with the file, line number and
 reason, and the import goes on.  A file imported in full is recorded in the ledger
-(:class:`~events.ops.ImportCompleted`, keyed by the file's SHA-256), so importing it again —
-under any name, at any later time — publishes nothing.
+(:class:`~events.ops.ImportCompleted`, keyed by the file's SHA-256 and the parser's
+:attr:`~helix.importers.formats.RecordParser.key`, its format plus options such as
+``--symbol``), so importing it again the same way — under any name, at any later time —
+publishes nothing, while the same bytes read as another symbol or interval are a new import.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def file_sha256(path: Path) -> str:
 
 def manifest_subject(sha256: str, fmt: str, prefix: str = "ldg.ops.import") -> str:
     """Where a completed import of these bytes *in this format* is recorded (the same file
-    read with the wrong format, all dead letters, must not block the right one)."""
+    read with the wrong format, all dead letters, must not block the right one).  ``fmt`` is
+    the parser's ``key``: the format's name plus its options."""
     return f"{prefix}.{fmt.replace('.', '_')}.{sha256}"
 
 
@@ -145,7 +148,7 @@ class Importer:
         sha = await asyncio.to_thread(file_sha256, path)
         where = await asyncio.to_thread(lambda: str(path.resolve()))
         done = await find_import(
-            self.nc, sha, self.fmt.name, prefix=self.manifest_prefix, codec=self.codec
+            self.nc, sha, self.fmt.key, prefix=self.manifest_prefix, codec=self.codec
         )
         if done is not None:
             summary.already.append(path.name)
@@ -209,7 +212,7 @@ class Importer:
             self.nc,
             sha=sha,
             name=path.name,
-            fmt=self.fmt.name,
+            fmt=self.fmt.key,
             source="helix-import",
             now_ns=self.clock.now_ns(),
             read=s.read,

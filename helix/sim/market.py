@@ -17,6 +17,10 @@ the funding rate follows the mark-index premium, which follows long/short crowdi
 
 Event ids are ``market_event_id(venue, KIND, symbol, natural_key)``, so a replay of the same config
 re-creates the same ids (and JetStream de-duplicates them).
+
+What was planted (each stop hunt, and which hunt each liquidation fell in) is recorded in lists
+the simulator objects own, for :mod:`helix.sim.truth`; recording draws no random numbers and
+changes no event.
 """
 
 from __future__ import annotations
@@ -134,6 +138,7 @@ class _SymbolSim:
         self.last_ts = -1
         self.expiries: list[tuple[int, int]] = []
         self.forced: list[tuple[int, int, int, int, int]] = []  # (ts, kind, side, px, qty)
+        self.liq_hunts: list[int] = []  # per liquidation, in order: its hunt's index, or -1
         self.burst = 1.0
         self.flow_bias = 0.0
         self.sentiment = 0.0
@@ -286,6 +291,12 @@ class _SymbolSim:
         pids = book.crossed(mark)
         if not pids:
             return
+        # Ground truth only: a liquidation belongs to the hunt running in its second, or to
+        # the one that ended in it (the step that reaches a target comes before this sweep).
+        k = (now - self.cfg.start_ns) // NS
+        hunts = path.hunts
+        in_hunt = len(hunts) - 1 if hunts and (path.hunting or hunts[-1].end_s == k) else -1
+        self.liq_hunts.extend([in_hunt] * len(pids))
         mid = math.exp(path.log_mid)
         spacing = min(8_000_000, 900_000_000 // len(pids))
         signed_usd = 0.0
@@ -311,7 +322,7 @@ class _SymbolSim:
         direction = 1.0 if signed_usd > 0 else -1.0
         self.flow_bias = max(-0.35, min(0.35, self.flow_bias + 0.05 * len(pids) * direction))
         if path.hunting:
-            path.end_hunt()
+            path.end_hunt(k, "liquidation")
 
     def _maybe_hunt(self, k: int) -> None:
         target = self.book.hunt_target(self.path.log_mark)
@@ -319,7 +330,7 @@ class _SymbolSim:
             return
         direction, edge = target
         overshoot = self.rng.uniform(0.0003, 0.0015)
-        self.path.start_hunt(k, edge + direction * overshoot, self.rng.randrange(120, 600))
+        self.path.start_hunt(k, edge + direction * overshoot, self.rng.randrange(120, 600), edge)
 
     # -- event building --------------------------------------------------------------------
 

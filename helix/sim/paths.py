@@ -19,7 +19,9 @@ therefore the funding rate.
 move finds every crossed position in O(log n)) and a histogram of liquidation notional in 0.1%
 log-price bins (what a liquidation heatmap would show; stop hunts aim at its peaks).
 
-Everything here is pure: the random generators are passed in.
+Everything here is pure: the random generators are passed in.  ``PricePath`` also keeps a
+:class:`HuntRecord` of each stop hunt it ran (the ground truth of :mod:`helix.sim.truth`);
+recording draws no random numbers and changes no state the prices depend on.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import heapq
 import math
 import random
 from dataclasses import dataclass
+from typing import Literal
 
 SECONDS_PER_DAY = 86_400
 
@@ -127,6 +130,41 @@ class MarketFactor:
         self.z = self._rng.gauss(0.0, 1.0)
 
 
+HuntEnd = Literal["target", "timeout", "liquidation"]
+"""Why a stop hunt ended: the mark reached its target, its time ran out, or a liquidation."""
+
+
+@dataclass(slots=True)
+class HuntRecord:
+    """What one stop hunt did, as :class:`PricePath` ran it (all prices are log mark prices).
+
+    Times are the simulation's seconds (``t_s``): the hunt was started after second
+    ``start_s`` and pushed from second ``start_s + 1`` on; it ended in second ``end_s``.
+
+    Attributes:
+        start_s: the second after which the hunt started.
+        direction: -1 (down, through long liquidation levels) or +1 (up, through shorts).
+        level_log: the far edge of the liquidation-level bin the hunt aims at.
+        target_log: where the push aims: the level plus a small overshoot.
+        start_log: the mark when the hunt started.
+        extreme_log: the furthest mark in ``direction`` at the end of any second of the hunt
+            (``start_log`` if it never got further).
+        end_s: the second in which it ended (``None`` while it runs).
+        ended_by: why it ended (``None`` while it runs).
+        stuck: whether the push became permanent (``None`` while it runs).
+    """
+
+    start_s: int
+    direction: int
+    level_log: float
+    target_log: float
+    start_log: float
+    extreme_log: float
+    end_s: int | None = None
+    ended_by: HuntEnd | None = None
+    stuck: bool | None = None
+
+
 class PricePath:
     """Mutable price state of one symbol; all logs are natural logs of quote prices.
 
@@ -146,6 +184,7 @@ class PricePath:
         "crowd",
         "f",
         "hunting",
+        "hunts",
         "j_fast",
         "j_hunt",
         "j_slow",
@@ -175,6 +214,7 @@ class PricePath:
         self._hunt_drift = 0.0
         self._hunt_end = 0
         self._hunt_target = 0.0
+        self.hunts: list[HuntRecord] = []  # every hunt started, in order (the ground truth)
         self.log_mid = self.log_mark = self.log_index = self.f
         self._refresh()
 
@@ -215,10 +255,13 @@ class PricePath:
         else:
             self.j_hunt *= _J_HUNT_DECAY
         self._refresh()
-        if self.hunting and (
-            (self.log_mark - self._hunt_target) * self.hunting >= 0.0 or t_s >= self._hunt_end
-        ):
-            self.end_hunt()
+        if self.hunting:
+            hunt = self.hunts[-1]
+            if (self.log_mark - hunt.extreme_log) * self.hunting > 0.0:
+                hunt.extreme_log = self.log_mark
+            reached = (self.log_mark - self._hunt_target) * self.hunting >= 0.0
+            if reached or t_s >= self._hunt_end:
+                self.end_hunt(t_s, "target" if reached else "timeout")
 
     def impact(self, signed_usd: float) -> None:
         """Queue the price impact of forced flow (positive = buying pressure)."""
@@ -229,20 +272,38 @@ class PricePath:
         """Raise volatility after liquidations (volatility clustering around flushes)."""
         self.shock = min(0.4, self.shock + 0.015 * math.sqrt(n_liquidations))
 
-    def start_hunt(self, t_s: int, target_log: float, duration_s: int) -> None:
-        """Push the mark toward ``target_log`` over ``duration_s`` seconds."""
+    def start_hunt(self, t_s: int, target_log: float, duration_s: int, level_log: float) -> None:
+        """Push the mark toward ``target_log`` over ``duration_s`` seconds.
+
+        Args:
+            t_s: the current second; the push starts with the next step.
+            target_log: where to push the log mark.
+            duration_s: seconds until the hunt times out.
+            level_log: the liquidation level aimed at (recorded only).
+        """
         gap = target_log - self.log_mark
         self.hunting = 1 if gap > 0 else -1
         self._hunt_target = target_log
         self._hunt_drift = gap / max(1, duration_s)
         self._hunt_end = t_s + duration_s
+        mark = self.log_mark
+        self.hunts.append(HuntRecord(t_s, self.hunting, level_log, target_log, mark, mark))
 
-    def end_hunt(self) -> None:
-        """Stop hunting: sometimes the move sticks (breakout), else it fades (a wick)."""
-        if self.hunting and self._rng.random() < 0.3:
+    def end_hunt(self, t_s: int, ended_by: HuntEnd) -> None:
+        """Stop hunting: sometimes the move sticks (breakout), else it fades (a wick).
+
+        Args:
+            t_s: the current second.
+            ended_by: why the hunt ends (recorded only).
+        """
+        stuck = bool(self.hunting) and self._rng.random() < 0.3
+        if stuck:
             self.f += self.j_hunt
             self.j_hunt = 0.0
             self._refresh()
+        if self.hunting:
+            hunt = self.hunts[-1]
+            hunt.end_s, hunt.ended_by, hunt.stuck = t_s, ended_by, stuck
         self.hunting = 0
         self._hunt_drift = 0.0
 

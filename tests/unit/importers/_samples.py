@@ -151,3 +151,13 @@ def changed_frame(frame: dict[str, Any], **data: Any) -> dict[str, Any]:
     body = frame["data"][0] if isinstance(frame["data"], list) else frame["data"]
     new = {k: v for k, v in {**body, **data}.items() if v is not ...}
     return {**frame, "data": [new] if isinstance(frame["data"], list) else new}
+
+
+# --- klines-csv and binance-oi-csv -----------------------------------------------------------
+
+KLINE_HEADER = b"timestamp,open,high,low,close,volume"
+KLINE_ISO = b"2021-04-03T00:00:00,58950.010000,59450.080000,58931.300000,59387.130000,1706.898053"
+KLINE_MS = b"1617411600000,59387.13,59391.76,59003.00,59254.98,1295.372272"  # 01:00 UTC
+OI_HEADER = b"symbol,sumOpenInterest,sumOpenInterestValue,CMCCirculatingSupply,timestamp"
+OI_ROW = b"BTCUSDT,78942.34400000,5346644423.51064300,19997062.00000000,1772553600000"
+OI_ROW_SHORT = b"ETHUSDT,1200000.5,2400001000.25,1772568000000"  # no circulating supply

@@ -21,17 +21,49 @@ from helix.importers.formats import dec, ms_to_ns, read_lines, secs_to_ns, split
 from tests.unit.importers import _samples as s
 from tests.unit.importers._support import SHARED_DATA, first_records, parse_all, write_lines
 
+PLAIN = ["binance-ws", "bybit-trades-csv", "bybit-ws"]
 
-def test_registry_has_the_three_formats_by_name() -> None:
-    assert sorted(FORMATS) == ["binance-ws", "bybit-trades-csv", "bybit-ws"]
-    for name, parser in FORMATS.items():
-        assert parser.name == name
-        assert get_format(name) is parser
+
+def test_registry_has_the_five_formats_by_name() -> None:
+    assert sorted(FORMATS) == [
+        "binance-oi-csv", "binance-ws", "bybit-trades-csv", "bybit-ws", "klines-csv",
+    ]  # fmt: skip
+    for name in PLAIN:
+        parser = get_format(name)
+        assert (parser.name, parser.key) == (name, name)
+        assert get_format(name) is parser  # formats without options are stateless singletons
+    klines = get_format("klines-csv", symbol="btcusdt", interval="1h")
+    assert (klines.name, klines.key) == ("klines-csv", "klines-csv:binance:BTCUSDT:1h")
+    oi = get_format("binance-oi-csv", venue="Binance")
+    assert (oi.name, oi.key) == ("binance-oi-csv", "binance-oi-csv:binance")
 
 
 def test_unknown_format_lists_the_valid_names() -> None:
-    with pytest.raises(ValidationError, match="binance-ws, bybit-trades-csv, bybit-ws"):
+    with pytest.raises(
+        ValidationError, match="binance-oi-csv, binance-ws, bybit-trades-csv, bybit-ws, klines-csv"
+    ):
         get_format("okx-ws")
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_formats_without_options_refuse_them(name: str) -> None:
+    with pytest.raises(ValidationError, match=f"format '{name}' takes no --symbol, --interval"):
+        get_format(name, symbol="BTCUSDT", interval="1h")
+    with pytest.raises(ValidationError, match="takes no --venue"):
+        get_format(name, venue="binance")
+
+
+def test_the_ledger_key_tells_options_apart() -> None:
+    keys = {
+        get_format("klines-csv", symbol=s, interval=i, venue=v).key
+        for s in ("BTCUSDT", "ETHUSDT")
+        for i in ("1h", "4h")
+        for v in ("binance", "bybit")
+    }
+    keys |= {get_format("binance-oi-csv", venue=v).key for v in ("binance", "bybit")}
+    assert len(keys) == 10
+    for key in keys:  # one NATS subject token
+        assert not set(key) & set(".*> \t")
 
 
 def test_parsed_defaults_to_not_skipped() -> None:
@@ -121,6 +153,8 @@ def _every_sample_event() -> list[MarketEvent]:
         ],
     )
     events += parse_all(get_format("bybit-trades-csv"), [s.ROW_BUY, s.ROW_SELL, s.ROW_LINEAR])
+    events += parse_all(_PARSERS["klines-csv"], [s.KLINE_ISO, s.KLINE_MS])
+    events += parse_all(_PARSERS["binance-oi-csv"], [s.OI_ROW, s.OI_ROW_SHORT])
     frames = (s.TRADES, s.ALL_LIQ, s.OLD_LIQ, s.TICKER, s.KLINE)
     events += parse_all(get_format("bybit-ws"), [s.bybit_line(f) for f in frames])
     return events
@@ -214,10 +248,19 @@ def test_any_field_value_parses_or_is_rejected(data: st.DataObject) -> None:
     _parse_or_reject(get_format(fmt), b"1700000000.5: " + json.dumps(frame).encode())
 
 
-@hsettings(max_examples=300, deadline=None)
+_PARSERS: dict[str, RecordParser] = {
+    **{name: get_format(name) for name in PLAIN},
+    "klines-csv": get_format("klines-csv", symbol="BTCUSDT", interval="1h"),
+    "binance-oi-csv": get_format("binance-oi-csv"),
+}
+
+
+@hsettings(max_examples=400, deadline=None)
 @given(
     case=st.sampled_from(
         [("bybit-trades-csv", row) for row in (s.ROW_BUY, s.ROW_SELL, s.ROW_LINEAR)]
+        + [("klines-csv", row) for row in (s.KLINE_ISO, s.KLINE_MS)]
+        + [("binance-oi-csv", row) for row in (s.OI_ROW, s.OI_ROW_SHORT)]
         + [(fmt, json.dumps(frame).encode()) for fmt, frame in _FRAMES]
     ),
     at=st.integers(min_value=0),
@@ -228,4 +271,4 @@ def test_corrupted_bytes_parse_or_are_rejected(
 ) -> None:
     fmt, raw = case
     at %= len(raw)
-    _parse_or_reject(get_format(fmt), raw[:at] + junk + raw[at + len(junk) :])
+    _parse_or_reject(_PARSERS[fmt], raw[:at] + junk + raw[at + len(junk) :])
