@@ -107,13 +107,19 @@ class VolumeSpike(Signal, frozen=True, kw_only=True, tag="signal.volume_spike.v1
 
 
 class StopHunt(Signal, frozen=True, kw_only=True, tag="signal.stop_hunt.v1"):
-    """A bar's wick swept a liquidation cluster and closed back (quant.md §4.2)."""
+    """A wick swept a liquidation cluster and price closed back (quant.md §4.2).
+
+    The candle is merged from the bar that pierced the level (``sweep_start``) to the bar that
+    closed back (``bar_start``), ``bars`` bars in all (1: a single candle, as in §4.2).
+    """
 
     direction: Literal["bull", "bear"]
     level_side: PositionSide
     level_price: Decimal
     level_size_usd: Decimal
     level_score: float
+    sweep_start: int
+    bars: int
     open: Decimal
     high: Decimal
     low: Decimal

@@ -65,7 +65,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     metrics_port: int = 9464
     signal_interval: str = "5m"
     signal_window: str = "24h"
-    signal_cluster_score_min: float = 35.0
+    signal_cluster_score_min: float = 12.0
     signal_cooldown_min: int = 60
     signal_spike_window: int = 48
     signal_oi_z_min: float = 2.5
@@ -74,6 +74,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     signal_rvol_min: float = 2.0
     signal_wick_ratio: float = 0.5
     signal_rank_every_min: int = 60
+    signal_reach: float = 0.02
+    signal_sweep_bars: int = 3
 
     def __repr__(self) -> str:
         parts = []

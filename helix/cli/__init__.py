@@ -13,6 +13,7 @@ from helix.cli import (  # noqa: F401 - importing registers the commands
     projections,
     services,
     signals,
+    sim,
     streams,
 )
 from helix.cli.app import app, run_app

@@ -182,12 +182,23 @@ def demo(
                 out.print(f"  {r['ts']:%H:%M} {r['kind']}: {r['reason']}")
         finally:
             await conn.close()
+        from helix.cli.sim import scorecard_for, sim_signals
+        from helix.sim.scorecard import Scorecard
+
+        card = await asyncio.to_thread(scorecard_for, seed, hours, await sim_signals(rt.nc, "sim"))
+        assert isinstance(card, Scorecard)
+        big, big_found = card.subset(10)
+        out.print(
+            f"[bold]planted stop hunts found[/]  {card.found.either:.0f} of {len(card.matches)} "
+            f"(chance level {card.chance.either:.1f}); with a 10+ liquidation cascade: "
+            f"{big_found} of {big}   (helix sim scorecard)"
+        )
 
     asyncio.run(run())
     out.print(
         "\n[bold]next[/]\n"
         "  helix heatmap BTCUSDT --window 24h --png heatmap.png\n"
-        "  helix signals --kind stop_hunt   |   helix rank\n"
+        "  helix signals --kind stop_hunt   |   helix rank   |   helix sim scorecard\n"
         "  helix candles ETHUSDT --venue sim --tf 15m --limit 20\n"
         "  helix projections status\n"
         "  helix streams info\n"

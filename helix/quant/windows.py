@@ -246,7 +246,13 @@ def _sums(group: npt.NDArray[np.intp], values: F64, m: int) -> F64:
 
 
 def compute_window(
-    bars: BarArrays, spec: WindowSpec, end_ns: int, *, bins: int = 250, last_only: bool = False
+    bars: BarArrays,
+    spec: WindowSpec,
+    end_ns: int,
+    *,
+    bins: int = 250,
+    last_only: bool = False,
+    reach: float | None = None,
 ) -> WindowHeatmap | None:
     """The heatmap of ``[end_ns - range, end_ns)`` from base bars (``None`` without prices).
 
@@ -256,6 +262,8 @@ def compute_window(
         end_ns: Exclusive end; a multiple of the compute interval.
         bins: Price bins.
         last_only: Build only the last display column (what scanners need; much cheaper).
+        reach: Find clusters only among bins within this fraction of the price (the levels
+            a hunt can reach); ``None`` uses the whole column.
     """
     start_ns = end_ns - spec.range_ns
     inside = (bars.start >= start_ns) & (bars.start < end_ns)
@@ -300,6 +308,8 @@ def compute_window(
     p0 = float(c.close[-1])
     column = res.long[-1] + res.short[-1]
     centers = (res.edges[:-1] + res.edges[1:]) / 2.0
+    if reach is not None:
+        column = np.where(np.abs(centers - p0) <= reach * p0, column, 0.0)
     scored = whale_target_scores(detect_clusters(column, centers, p0), p0, oi_z)
     scored.sort(key=lambda s: (-s.score, s.cluster.price))
     return WindowHeatmap(

@@ -59,9 +59,11 @@ class ScanStats:
         return self.events / self.seconds if self.seconds else 0.0
 
 
-async def last_signal_seq(nc: NATS, prefix: str = "ldg.signal", codec: Codec | None = None) -> int:
+async def last_signal_seq(
+    nc: NATS, prefix: str = "ldg.signal", *, ledger: str = LEDGER, codec: Codec | None = None
+) -> int:
     """``source_seq`` of the newest signal in the ledger under ``prefix`` (0 if none)."""
-    msg = await direct_get_last(nc, LEDGER, f"{prefix}.>")
+    msg = await direct_get_last(nc, ledger, f"{prefix}.>")
     if msg is None:
         return 0
     event = (codec or Codec()).decode(msg.data)
@@ -116,6 +118,7 @@ async def run_scanner(
     stream: str = MARKET,
     subjects: tuple[str, ...] = ("mkt.>",),
     prefix: str = "ldg.signal",
+    ledger: str = LEDGER,
     name: str = STRATEGY,
     snapshot_every: int = 200_000,
     stop: asyncio.Event | None = None,
@@ -130,6 +133,7 @@ async def run_scanner(
         until_caught_up: stop at the head instead of following new events.
         stream / subjects: where market events are read.
         prefix: subject prefix of the published signals.
+        ledger: the stream that holds them.
         name: snapshot name (one per scanner configuration that runs).
         snapshot_every: events between snapshots.
         stop: set it to stop after the current chunk.
@@ -145,7 +149,7 @@ async def run_scanner(
     scanner = PerpsScanner.restore(config, snap) if snap else PerpsScanner(config)
     start = scanner.state.position + 1
     stats.resumed_from = scanner.state.position
-    already = await last_signal_seq(nc, prefix, codec)
+    already = await last_signal_seq(nc, prefix, ledger=ledger, codec=codec)
     since_snapshot = 0
     async for chunk in replay_batches(
         nc,

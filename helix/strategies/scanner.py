@@ -67,19 +67,26 @@ class ScannerConfig(msgspec.Struct, frozen=True, kw_only=True):
         interval: bar length (``1m``, ``5m``, ``15m``, ``1h``); the heatmap window's compute
             interval must be a multiple of it.
         window: heatmap window the clusters come from (``12h``, ``24h``, ``3d``...).
-        cluster_score_min: whale-target score that makes a cluster "targeted" (0-100).
+        cluster_score_min: whale-target score that makes a cluster "targeted" (0-100).  The
+            score's share term is relative to the clusters within ``reach``, so the default
+            (12) was set on simulated days: about one target per symbol-hour.
         cooldown_min: minutes before the same target may be signalled again.
         spike_window: bars in the rolling z windows (n).
         oi_z_min / oi_pct_min: OI spike needs ``z ≥ oi_z_min`` and ``|pct_1| ≥ oi_pct_min``.
         volume_z_min / rvol_min: volume spike needs ``z_V ≥ volume_z_min`` and RVOL ≥ rvol_min.
         wick_ratio: minimum wick share of the range for a stop hunt.
+        sweep_bars: bars a pierced cluster has to be reclaimed in; the stop-hunt rule runs on
+            the candle merged from the piercing bar to the reclaiming one (1 = quant.md §4.2
+            exactly: one candle).
+        reach: clusters are looked for among levels within this fraction of the price (the
+            liquidity a hunt can reach); ``None`` = the whole heatmap column.
         rank_every_min: minutes between imbalance rankings.
         rank_size: markets in a ranking.
     """
 
     interval: str = "5m"
     window: str = "24h"
-    cluster_score_min: float = 35.0
+    cluster_score_min: float = 12.0
     cooldown_min: int = 60
     spike_window: int = 48
     oi_z_min: float = 2.5
@@ -89,6 +96,8 @@ class ScannerConfig(msgspec.Struct, frozen=True, kw_only=True):
     wick_ratio: float = 0.5
     rank_every_min: int = 60
     rank_size: int = 20
+    reach: float | None = 0.02
+    sweep_bars: int = 3
 
     def __post_init__(self) -> None:
         if self.interval not in INTERVALS:
@@ -99,6 +108,8 @@ class ScannerConfig(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"window {self.window} computes on a coarser grid than bars allow")
         if self.spike_window < 2 or self.rank_every_min < 1 or self.cooldown_min < 0:
             raise ValueError("spike_window >= 2, rank_every_min >= 1, cooldown_min >= 0")
+        if self.sweep_bars < 1 or (self.reach is not None and self.reach <= 0):
+            raise ValueError("sweep_bars >= 1 and reach > 0")
 
     @property
     def interval_ns(self) -> int:
@@ -125,6 +136,8 @@ class ScannerConfig(msgspec.Struct, frozen=True, kw_only=True):
                 rvol_min=s.signal_rvol_min,
                 wick_ratio=s.signal_wick_ratio,
                 rank_every_min=s.signal_rank_every_min,
+                reach=s.signal_reach if s.signal_reach > 0 else None,
+                sweep_bars=s.signal_sweep_bars,
             )
         except ValueError as exc:
             raise ConfigError(f"HELIX_SIGNAL_* settings: {exc}") from exc
@@ -140,6 +153,22 @@ class Target(msgspec.Struct, frozen=True):
 
 
 @dataclass(slots=True)
+class Sweep:
+    """A cluster the price pierced without closing back yet (it has ``sweep_bars`` bars)."""
+
+    level: ScoredCluster
+    start: int
+    open: float
+    high: float
+    low: float
+    bars: int
+
+
+_HUNTS = (SweepKind.BULL_STOP_HUNT, SweepKind.BEAR_STOP_HUNT)
+_BREAKS = (SweepKind.BREAKDOWN, SweepKind.BREAKOUT)
+
+
+@dataclass(slots=True)
 class MarketState:
     """One market's bars (closed, within the window) and the clusters of the last close."""
 
@@ -148,6 +177,7 @@ class MarketState:
     bar: Bar | None = None
     history: list[Bar] = field(default_factory=list)
     levels: list[ScoredCluster] = field(default_factory=list)
+    sweeps: list[Sweep] = field(default_factory=list)
     edges: tuple[float, float] = (0.0, 0.0)  # price of bin 0 and bin width, for extents
     targets: dict[str, Target] = field(default_factory=dict)
     long_usd: float = 0.0
@@ -254,56 +284,74 @@ class PerpsScanner:
     # -- rules ---------------------------------------------------------------------------------
 
     def _stop_hunts(self, st: MarketState, bar: Bar, ctx: _Ctx) -> list[Signal]:
-        if not st.levels:
-            return []
-        levels = [Level(s.cluster.price, s.cluster.side) for s in st.levels]
-        by_level = {id(lv): s for lv, s in zip(levels, st.levels, strict=True)}
-        events, remaining = detect_stop_hunts(
-            [bar.open], [bar.high], [bar.low], [bar.close], levels, config=self.wick
-        )
-        kept = {id(lv) for lv in remaining}
-        st.levels = [s for lv, s in zip(levels, st.levels, strict=True) if id(lv) in kept]
-        z_v = self._volume_z(st)
-        rng = bar.high - bar.low
         out: list[Signal] = []
-        for ev in events:
-            if ev.kind not in (SweepKind.BULL_STOP_HUNT, SweepKind.BEAR_STOP_HUNT):
+        waiting: list[Sweep] = []
+        for sw in st.sweeps:  # levels pierced earlier that may still be reclaimed
+            sw.high, sw.low, sw.bars = max(sw.high, bar.high), min(sw.low, bar.low), sw.bars + 1
+            kind, depth = self._classify(sw.level, sw.open, sw.high, sw.low, bar.close)
+            if kind in _HUNTS:
+                out.append(self._hunt(st, ctx, sw, bar.close, kind, depth))
+            elif kind in _BREAKS and sw.bars < self.cfg.sweep_bars:
+                waiting.append(sw)
+        kept: list[ScoredCluster] = []
+        for level in st.levels:
+            kind, depth = self._classify(level, bar.open, bar.high, bar.low, bar.close)
+            if kind is None:
+                kept.append(level)
                 continue
-            sc = by_level[id(ev.level)]
-            bull = ev.kind is SweepKind.BULL_STOP_HUNT
-            wick = (
-                min(bar.open, bar.close) - bar.low if bull else bar.high - max(bar.open, bar.close)
-            )
-            ratio = wick / rng if rng > 0 else 0.0
-            side: PositionSide = "long" if sc.cluster.side is ClusterSide.LONG else "short"
-            reason = (
-                f"{st.symbol} {ctx.interval} bar {'swept' if bull else 'spiked through'} the "
-                f"{side}-liquidation cluster at {sc.cluster.price:,.2f} "
-                f"(${sc.cluster.size:,.0f}, score {sc.score:.1f}) to "
-                f"{bar.low if bull else bar.high:,.2f} and closed back at {bar.close:,.2f}: "
-                f"{'lower' if bull else 'upper'} wick {ratio:.0%} of the range "
-                f"≥ {self.cfg.wick_ratio:.0%}, depth {ev.depth:.3%}"
-            )
-            out.append(
-                StopHunt(
-                    **ctx.envelope(StopHunt.KIND, st, f"{sc.cluster.price:.8g}"),
-                    reason=reason,
-                    direction="bull" if bull else "bear",
-                    level_side=side,
-                    level_price=_d(sc.cluster.price),
-                    level_size_usd=_d(sc.cluster.size),
-                    level_score=_f(sc.score),
-                    open=_d(bar.open),
-                    high=_d(bar.high),
-                    low=_d(bar.low),
-                    close=_d(bar.close),
-                    wick_ratio=_f(ratio),
-                    ratio_min=self.cfg.wick_ratio,
-                    depth=_f(ev.depth),
-                    volume_z=_opt(z_v),
-                )
-            )
+            sw = Sweep(level, bar.start, bar.open, bar.high, bar.low, 1)
+            if kind in _HUNTS:
+                out.append(self._hunt(st, ctx, sw, bar.close, kind, depth))
+            elif kind in _BREAKS and self.cfg.sweep_bars > 1:
+                waiting.append(sw)
+        st.levels, st.sweeps = kept, waiting
         return out
+
+    def _classify(
+        self, level: ScoredCluster, o: float, h: float, lo: float, c: float
+    ) -> tuple[SweepKind | None, float]:
+        """§4.2 on one (possibly merged) candle against one level."""
+        lv = Level(level.cluster.price, level.cluster.side)
+        events, _ = detect_stop_hunts([o], [h], [lo], [c], [lv], config=self.wick)
+        return (events[0].kind, events[0].depth) if events else (None, 0.0)
+
+    def _hunt(
+        self, st: MarketState, ctx: _Ctx, sw: Sweep, close: float, kind: SweepKind, depth: float
+    ) -> StopHunt:
+        sc = sw.level
+        bull = kind is SweepKind.BULL_STOP_HUNT
+        rng = sw.high - sw.low
+        wick = min(sw.open, close) - sw.low if bull else sw.high - max(sw.open, close)
+        ratio = wick / rng if rng > 0 else 0.0
+        side: PositionSide = "long" if sc.cluster.side is ClusterSide.LONG else "short"
+        span = f"{sw.bars} {ctx.interval} bars" if sw.bars > 1 else f"{ctx.interval} bar"
+        reason = (
+            f"{st.symbol} {span} {'swept' if bull else 'spiked through'} the "
+            f"{side}-liquidation cluster at {sc.cluster.price:,.2f} "
+            f"(${sc.cluster.size:,.0f}, score {sc.score:.1f}) to "
+            f"{sw.low if bull else sw.high:,.2f} and closed back at {close:,.2f}: "
+            f"{'lower' if bull else 'upper'} wick {ratio:.0%} of the range "
+            f"≥ {self.cfg.wick_ratio:.0%}, depth {depth:.3%}"
+        )
+        return StopHunt(
+            **ctx.envelope(StopHunt.KIND, st, f"{sc.cluster.price:.8g}"),
+            reason=reason,
+            direction="bull" if bull else "bear",
+            level_side=side,
+            level_price=_d(sc.cluster.price),
+            level_size_usd=_d(sc.cluster.size),
+            level_score=_f(sc.score),
+            sweep_start=sw.start,
+            bars=sw.bars,
+            open=_d(sw.open),
+            high=_d(sw.high),
+            low=_d(sw.low),
+            close=_d(close),
+            wick_ratio=_f(ratio),
+            ratio_min=self.cfg.wick_ratio,
+            depth=_f(depth),
+            volume_z=_opt(self._volume_z(st)),
+        )
 
     def _series(self, st: MarketState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """OI (carried forward), quote volume and close of the last ``spike_window + 1`` bars."""
@@ -390,7 +438,9 @@ class PerpsScanner:
             for b in st.history
             if b.start >= lo
         ]  # fmt: skip
-        hm = compute_window(bar_arrays(rows), self.spec, ctx.end, last_only=True)
+        hm = compute_window(
+            bar_arrays(rows), self.spec, ctx.end, last_only=True, reach=self.cfg.reach
+        )
         if hm is None:
             return []
         st.levels = list(hm.clusters)

@@ -172,7 +172,8 @@ def volume_spike(**overrides: Any) -> VolumeSpike:
 def stop_hunt(**overrides: Any) -> StopHunt:
     fields = signal_fields(
         direction="bull", level_side="long", level_price=Decimal("95400"),
-        level_size_usd=Decimal("15000000"), level_score=41.5, open=Decimal("96600"),
+        level_size_usd=Decimal("15000000"), level_score=41.5, sweep_start=1_699_999_700_000_000_000,
+        bars=1, open=Decimal("96600"),
         high=Decimal("96650"), low=Decimal("95300"), close=Decimal("96400"),
         wick_ratio=0.814815, ratio_min=0.5, depth=0.001048, volume_z=None,
     )  # fmt: skip

@@ -113,7 +113,8 @@ def test_stop_hunts_follow_tv4(
     ]
     st = MarketState("bybit", "BTCUSDT", levels=levels)
     scanner = PerpsScanner(
-        ScannerConfig(rank_every_min=100_000), ScannerState(markets={"bybit:BTCUSDT": st})
+        ScannerConfig(rank_every_min=100_000, sweep_bars=1),  # one candle, exactly as §4.2
+        ScannerState(markets={"bybit:BTCUSDT": st}),
     )
     signals = feed(scanner, bar_events(0, *candle) + bar_events(1, 97_000, 97_000, 97_000, 97_000))
     hunts = [s for s in signals if isinstance(s, StopHunt)]
@@ -125,6 +126,31 @@ def test_stop_hunts_follow_tv4(
         assert h.level_score == 40.0
         assert h.open == Decimal(repr(float(candle[0])))
         assert "closed back" in h.reason
+
+
+def test_a_level_reclaimed_within_sweep_bars_is_a_stop_hunt_on_the_merged_candle() -> None:
+    def run(sweep_bars: int, reclaim_at: int) -> list[StopHunt]:
+        st = MarketState("bybit", "BTCUSDT", levels=[_level(94_800, ClusterSide.LONG)])
+        scanner = PerpsScanner(
+            ScannerConfig(rank_every_min=100_000, sweep_bars=sweep_bars),
+            ScannerState(markets={"bybit:BTCUSDT": st}),
+        )
+        events = bar_events(0, 97_650, 97_700, 94_700, 94_750)  # TV-4 #5: a breakdown
+        for i in range(1, reclaim_at):
+            events += bar_events(i, 94_750, 94_790, 94_720, 94_760)  # still below
+        events += bar_events(reclaim_at, 94_760, 97_100, 94_750, 97_000)  # closes back above
+        events += bar_events(reclaim_at + 1, 97_000, 97_000, 97_000, 97_000)
+        return [s for s in feed(scanner, events) if isinstance(s, StopHunt)]
+
+    assert run(sweep_bars=1, reclaim_at=1) == []
+    [hunt] = run(sweep_bars=3, reclaim_at=2)
+    assert (hunt.bars, hunt.sweep_start, hunt.bar_start) == (3, T0, T0 + 2 * FIVE)
+    assert (hunt.open, hunt.low, hunt.high, hunt.close) == (
+        Decimal("97650.0"), Decimal("94700.0"), Decimal("97700.0"), Decimal("97000.0"),
+    )  # fmt: skip
+    assert hunt.wick_ratio == pytest.approx((97_000 - 94_700) / 3_000)
+    assert "3 5m bars swept" in hunt.reason
+    assert run(sweep_bars=3, reclaim_at=3) == []  # too late: a breakdown after all
 
 
 def _sim(hours: int, seed: int = 7) -> list[Event]:
