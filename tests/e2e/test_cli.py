@@ -47,6 +47,11 @@ def test_help_lists_every_command_group() -> None:
         "projections",
         "candles",
         "import",
+        "heatmap",
+        "rank",
+        "signals",
+        "strategies",
+        "sim",
     ):
         assert group in res.stdout
 
@@ -141,6 +146,42 @@ def test_demo_on_the_embedded_default_then_candles_rebuild_status(home: dict[str
     status = helix("projections", "status", env=home)
     assert status.returncode == 0
     assert "failed" not in status.stdout
+
+
+def test_demo_shows_clusters_signals_and_writes_a_heatmap(home: dict[str, str]) -> None:
+    res = helix("demo", "--hours", "3", env=home, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "BTCUSDT 24h liquidation clusters" in res.stdout
+    assert "signals on the simulated day" in res.stdout
+    assert "planted stop hunts found" in res.stdout
+    png = Path(home["HELIX_HOME"]) / "reports" / "heatmap-sim-BTCUSDT-24h.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = helix("demo", "--hours", "3", env=home, timeout=300)
+    assert "0 new signals" in again.stdout  # a second scan publishes nothing twice
+
+    out_png = Path(home["HELIX_HOME"]) / "h.png"
+    hm = helix("heatmap", "btcusdt", "--window", "12h", "--png", str(out_png), env=home)
+    assert hm.returncode == 0, hm.stderr
+    assert "top liquidation clusters" in hm.stdout
+    assert out_png.stat().st_size > 10_000
+    ranked = helix("rank", env=home)
+    assert ranked.returncode == 0, ranked.stderr
+    assert "BTCUSDT" in ranked.stdout and "ETHUSDT" in ranked.stdout
+    listed = helix("signals", "--kind", "liquidation_imbalance", env=home)
+    assert listed.returncode == 0, listed.stderr
+    assert "liquidation_imbalance" in listed.stdout and "markets ranked" in listed.stdout
+    card = helix("sim", "scorecard", "--hours", "3", "--all", env=home, timeout=300)
+    assert card.returncode == 0, card.stderr
+    assert "planted hunts" in card.stdout
+
+    for args, message in (
+        (("heatmap", "DOGEUSDT"), "no heatmap for DOGEUSDT"),
+        (("heatmap", "BTCUSDT", "--window", "2d"), "unknown window '2d'"),
+        (("signals", "--kind", "moon"), "unknown signal kind 'moon'"),
+    ):
+        bad = helix(*args, env=home)
+        assert bad.returncode == 3, (args, bad.stdout, bad.stderr)
+        assert message in bad.stderr
 
 
 def test_ingest_bybit_from_a_fake_then_feeds_status_and_metrics(ext: dict[str, str]) -> None:
