@@ -166,10 +166,12 @@ def test_demo_shows_clusters_signals_and_writes_a_heatmap(home: dict[str, str]) 
     assert out_png.stat().st_size > 10_000
     ranked = helix("rank", env=home)
     assert ranked.returncode == 0, ranked.stderr
-    assert "BTCUSDT" in ranked.stdout and "ETHUSDT" in ranked.stdout
+    assert "BTCUSDT" in ranked.stdout
+    assert "ETHUSDT" in ranked.stdout
     listed = helix("signals", "--kind", "liquidation_imbalance", env=home)
     assert listed.returncode == 0, listed.stderr
-    assert "liquidation_imbalance" in listed.stdout and "markets ranked" in listed.stdout
+    assert "liquidation_imbalance" in listed.stdout
+    assert "markets ranked" in listed.stdout
     card = helix("sim", "scorecard", "--hours", "3", "--all", env=home, timeout=300)
     assert card.returncode == 0, card.stderr
     assert "planted hunts" in card.stdout

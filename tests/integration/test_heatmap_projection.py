@@ -63,8 +63,10 @@ async def test_the_read_model_equals_the_model_and_follows_late_data(
         for window in ("12h", "3d", "30d"):
             got = await stored(a.database_url, "sim", "BTCUSDT", window)
             want = reference(events, "BTCUSDT", window)
-            assert got is not None and want is not None
-            assert got.end_ns == want.end_ns and got.start_ns == want.start_ns
+            assert got is not None
+            assert want is not None
+            assert got.end_ns == want.end_ns
+            assert got.start_ns == want.start_ns
             np.testing.assert_array_equal(got.column_ts, want.column_ts)
             np.testing.assert_allclose(got.long, want.long, rtol=1e-12, atol=1e-6)
             np.testing.assert_allclose(got.short, want.short, rtol=1e-12, atol=1e-6)
@@ -88,7 +90,9 @@ async def test_the_read_model_equals_the_model_and_follows_late_data(
         assert await project(nc, a.database_url, p, batch=1500) == 1
         after = await stored(a.database_url, "sim", "BTCUSDT", "12h")
         want = reference([*events, late], "BTCUSDT", "12h")
-        assert before is not None and after is not None and want is not None
+        assert before is not None
+        assert after is not None
+        assert want is not None
         assert after.low.min() == float(low) != before.low.min()
         assert after.edges[0] == pytest.approx(0.88 * float(low))  # the price axis followed
         np.testing.assert_allclose(after.long, want.long, rtol=1e-12, atol=1e-6)
