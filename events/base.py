@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Literal
+from typing import Literal, TypedDict
 
 import msgspec
 
@@ -19,6 +19,17 @@ VERTICALS: tuple[str, ...] = ("perps", "poly", "fund", "ops")
 
 # Namespace for deterministic event ids of venue facts (uuid5 over "venue:kind:symbol:id").
 HELIX_NAMESPACE = uuid.UUID("6a3c1f0e-9b4d-5e7a-8c21-4f0d2b9e7a11")
+
+
+class Envelope(TypedDict):
+    """The envelope fields a decision is handed for each new event (ids and times come from
+    the caller: decisions read no clock and draw no ids)."""
+
+    event_id: uuid.UUID
+    ts_event: int
+    ts_recorded: int
+    source: str
+    vertical: Vertical
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):

@@ -5,6 +5,24 @@ from __future__ import annotations
 from events.market import Kline, Liquidation, Ticker, Trade
 from events.ops import DeadLetter, ImportCompleted
 from events.signals import ClusterTargeted, ImbalanceRanked, OiSpike, StopHunt, VolumeSpike
+from events.trading import (
+    AccountOpened,
+    CommandRejected,
+    FillBooked,
+    FundingBooked,
+    OrderAccepted,
+    OrderCancelled,
+    OrderCancelRequested,
+    OrderExpired,
+    OrderFilled,
+    OrderModified,
+    OrderModifyRequested,
+    OrderPlaced,
+    OrderRejected,
+    OrderSent,
+    TradingHalted,
+    TradingResumed,
+)
 
 AnyEvent = (
     Trade
@@ -18,6 +36,22 @@ AnyEvent = (
     | VolumeSpike
     | StopHunt
     | ImbalanceRanked
+    | OrderPlaced
+    | OrderRejected
+    | OrderSent
+    | OrderAccepted
+    | OrderFilled
+    | OrderModifyRequested
+    | OrderModified
+    | OrderCancelRequested
+    | OrderCancelled
+    | OrderExpired
+    | CommandRejected
+    | FillBooked
+    | FundingBooked
+    | AccountOpened
+    | TradingHalted
+    | TradingResumed
 )
 
 ALL_EVENT_TYPES = (
@@ -32,5 +66,21 @@ ALL_EVENT_TYPES = (
     VolumeSpike,
     StopHunt,
     ImbalanceRanked,
+    OrderPlaced,
+    OrderRejected,
+    OrderSent,
+    OrderAccepted,
+    OrderFilled,
+    OrderModifyRequested,
+    OrderModified,
+    OrderCancelRequested,
+    OrderCancelled,
+    OrderExpired,
+    CommandRejected,
+    FillBooked,
+    FundingBooked,
+    AccountOpened,
+    TradingHalted,
+    TradingResumed,
 )
 TAGS: dict[str, type] = {str(t.__struct_config__.tag): t for t in ALL_EVENT_TYPES}

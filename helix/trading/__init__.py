@@ -1,0 +1,1 @@
+"""Trading: the execution service, its event store adapter and its command endpoint."""
