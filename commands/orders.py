@@ -50,7 +50,7 @@ Status = Literal[
 OPEN: frozenset[str] = frozenset({"placed", "sent", "accepted", "partially_filled"})
 
 
-class PlaceOrder(msgspec.Struct, frozen=True, kw_only=True):
+class PlaceOrder(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     """Place an order (market, limit or stop) on a venue's symbol."""
 
     command_id: str
@@ -86,13 +86,13 @@ class PlaceOrder(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-class CancelOrder(msgspec.Struct, frozen=True, kw_only=True):
+class CancelOrder(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     command_id: str
     order_id: uuid.UUID
     reason: str = "requested"
 
 
-class ModifyOrder(msgspec.Struct, frozen=True, kw_only=True):
+class ModifyOrder(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     """Change an open limit (or stop) order's total quantity and/or price."""
 
     command_id: str
@@ -101,13 +101,13 @@ class ModifyOrder(msgspec.Struct, frozen=True, kw_only=True):
     limit_price: Decimal | None = None
 
 
-class Halt(msgspec.Struct, frozen=True, kw_only=True):
+class Halt(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     command_id: str
     account: str
     reason: str
 
 
-class Resume(msgspec.Struct, frozen=True, kw_only=True):
+class Resume(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     command_id: str
     account: str
     reason: str = ""

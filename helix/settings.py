@@ -43,6 +43,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         metrics_port: Prometheus metrics of long-running commands (0 = off).
         signal_*: the perps scanner's bar interval, heatmap window and thresholds (see
             :class:`helix.strategies.scanner.ScannerConfig`; defaults from quant.md App. A).
+        paper_balance: opening balance of a paper account (quote currency).
+        risk_*: the risk guardian's limits (:class:`commands.risk.RiskConfig`): one symbol's
+            exposure as a share of equity, gross leverage, open orders, the price band around
+            the mark, the day's loss as a share of equity.
     """
 
     home: str = ""
@@ -76,6 +80,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     signal_rank_every_min: int = 60
     signal_reach: float = 0.02
     signal_sweep_bars: int = 3
+    paper_balance: float = 100_000.0
+    risk_max_position_pct: float = 0.10
+    risk_max_leverage: float = 3.0
+    risk_max_open_orders: int = 50
+    risk_price_band: float = 0.05
+    risk_daily_loss_pct: float = 0.03
 
     def __repr__(self) -> str:
         parts = []

@@ -15,6 +15,7 @@ from helix.cli import (  # noqa: F401 - importing registers the commands
     signals,
     sim,
     streams,
+    trade,
 )
 from helix.cli.app import app, run_app
 
