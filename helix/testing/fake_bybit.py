@@ -1,4 +1,5 @@
-"""A local fake of Bybit v5's public linear WebSocket and public REST market endpoints.
+"""A local fake of Bybit v5: public linear WebSocket and REST market data, plus the private
+trading side (signed REST orders/queries and the private WebSocket).
 
 It speaks the real wire format so Helix's feed can be tested (and benchmarked) with the real
 ``pybit`` clients::
@@ -30,6 +31,22 @@ clients, REST calls and faults never change what it prints.  Trades are generate
 :meth:`FakeBybit.play` whether or not anyone is subscribed (those are the gaps a feed must
 repair from REST).  Market time starts at ``start_ms`` and advances 50-150 ms per trade; REST
 ``time`` is that market time, the ``X-Bapi-Limit-Reset-Timestamp`` header is wall-clock time.
+
+The private side (same server and port) is one unified account with key ``api_key``/
+``api_secret``, trading USDT linear perpetuals against prices the test sets::
+
+    http = fake.pybit_http(auth=True)                  # signed with the fake's key
+    ws = fake.pybit_private_ws(ping_timeout=1)         # ws://.../v5/private, authenticated
+    ws.order_stream(callback=on_order)
+    fake.wait_private_subscribed("order")
+    fake.set_price("BTCUSDT", Decimal("93500"))
+    http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market",
+                     qty="0.010", orderLinkId="my-1")  # fills at 93500 (taker)
+
+Its control API (:class:`~helix.testing.fake_bybit_trading.PrivateControls`), REST
+(:mod:`~helix.testing.fake_bybit_private`), WebSocket (:mod:`~helix.testing.fake_bybit_private_ws`)
+and what is and is not modelled (:mod:`~helix.testing.fake_bybit_account`) are documented in
+those modules.  Private timestamps are wall-clock time (signatures are checked against it).
 """
 
 from __future__ import annotations
@@ -40,12 +57,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 
+from helix.testing.fake_bybit_account import FakeAccount
+from helix.testing.fake_bybit_ledger import Rules
 from helix.testing.fake_bybit_market import FakeMarket, FakeTrade
-from helix.testing.fake_bybit_rest import RestApi
+from helix.testing.fake_bybit_private import PrivateApi
+from helix.testing.fake_bybit_private_ws import PrivateHub
+from helix.testing.fake_bybit_rest import RestApi, instrument_info
+from helix.testing.fake_bybit_trading import PrivateControls
 from helix.testing.fake_bybit_ws import FakeStats, WsHub
 
 __all__ = ["FakeBybit", "FakeStats", "FakeTrade"]
@@ -53,7 +76,7 @@ __all__ = ["FakeBybit", "FakeStats", "FakeTrade"]
 _MAX_PER_FRAME = 1024  # Bybit sends at most 1024 trades per publicTrade frame
 
 
-class FakeBybit:
+class FakeBybit(PrivateControls):
     """See the module docstring.  Use as a context manager or call start()/stop()."""
 
     def __init__(
@@ -65,6 +88,9 @@ class FakeBybit:
         history_days: int = 3,
         reply_delay_s: float = 0.005,
         rate_limit: int = 600,
+        api_key: str = "test-key",
+        api_secret: str = "test-secret",  # noqa: S107 - a loopback fake's test key
+        balance_usdt: Decimal = Decimal("100000"),
     ) -> None:
         self.seed = seed
         self.market = FakeMarket(
@@ -83,6 +109,13 @@ class FakeBybit:
             served=self.served_trades,
             errors=self.errors,
         )
+        self.api_key = api_key
+        self.api_secret = api_secret
+        account = FakeAccount(
+            _usdt_rules(self.market), balance=balance_usdt, default_price=self._last_price
+        )
+        hub = PrivateHub(api_key=api_key, api_secret=api_secret, reply_delay_s=reply_delay_s)
+        self._private = PrivateApi(account, hub, api_key=api_key, api_secret=api_secret)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._port = 0
@@ -182,10 +215,14 @@ class FakeBybit:
         with self.patch_pybit():
             return WebSocket(channel_type="linear", testnet=False, **kwargs)
 
-    def pybit_http(self, **kwargs: Any) -> Any:
-        """A ``pybit.unified_trading.HTTP`` session pointed here (``.client.close()`` it)."""
+    def pybit_http(self, *, auth: bool = False, **kwargs: Any) -> Any:
+        """A ``pybit.unified_trading.HTTP`` session pointed here (``.client.close()`` it);
+        ``auth=True`` signs with the fake's key unless ``api_key``/``api_secret`` are given."""
         from pybit.unified_trading import HTTP
 
+        if auth:
+            kwargs.setdefault("api_key", self.api_key)
+            kwargs.setdefault("api_secret", self.api_secret)
         session = HTTP(**kwargs)
         session.endpoint = self.url
         return session
@@ -291,7 +328,9 @@ class FakeBybit:
     async def _startup(self, sock: socket.socket) -> None:
         app = web.Application()
         app.router.add_get("/v5/public/linear", self._hub.handler)
+        app.router.add_get("/v5/private", self._private.hub.handler)
         self._rest.add_routes(app)
+        self._private.add_routes(app)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.SockSite(runner, sock).start()
@@ -305,6 +344,29 @@ class FakeBybit:
             with suppress(asyncio.CancelledError):
                 await self._publisher
         await self._hub.close_all()
+        await self._private.hub.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    def _last_price(self, symbol: str) -> Decimal:
+        m = self.market.markets[symbol]
+        return Decimal(m.fmt_price(m.last))
+
+
+def _usdt_rules(market: FakeMarket) -> dict[str, Rules]:
+    """Trading rules of the tradable USDT-settled instruments, as instruments-info lists them."""
+    rules: dict[str, Rules] = {}
+    for m in market.markets.values():
+        info = instrument_info(m)
+        if info["settleCoin"] != "USDT" or info["status"] != "Trading":
+            continue
+        lot = info["lotSizeFilter"]
+        rules[m.symbol] = Rules(
+            symbol=m.symbol,
+            tick=Decimal(info["priceFilter"]["tickSize"]),
+            qty_step=Decimal(lot["qtyStep"]),
+            min_qty=Decimal(lot["minOrderQty"]),
+            max_qty=Decimal(lot["maxOrderQty"]),
+        )
+    return rules
