@@ -44,6 +44,7 @@ class TradingBook:
     versions: dict[AggregateId, int] = field(default_factory=dict)
     daily_pnl: dict[tuple[str, int], Decimal] = field(default_factory=dict)
     funding_seen: dict[str, int] = field(default_factory=dict)
+    open_ids: dict[str, dict[uuid.UUID, None]] = field(default_factory=dict)  # account -> open
 
     def version(self, aggregate_id: AggregateId) -> int:
         return self.versions.get(aggregate_id, 0)
@@ -67,10 +68,13 @@ class TradingBook:
             self.accounts[event.account] = evolve_account(acct, event)
         else:
             assert isinstance(aggregate_id, uuid.UUID), aggregate_id
-            self.orders[aggregate_id] = evolve_order(
-                self.orders.get(aggregate_id),
-                event,  # type: ignore[arg-type]
-            )
+            order = evolve_order(self.orders.get(aggregate_id), event)  # type: ignore[arg-type]
+            self.orders[aggregate_id] = order
+            index = self.open_ids.setdefault(order.placed.account, {})
+            if order.is_open:
+                index[aggregate_id] = None
+            else:
+                index.pop(aggregate_id, None)
 
     def apply_all(self, items: Iterable[tuple[AggregateId, Event]]) -> None:
         for aggregate_id, event in items:
@@ -86,11 +90,9 @@ class TradingBook:
         return self.positions.get(key) or PositionState(account, venue, symbol)
 
     def open_orders(self, account: str | None = None) -> list[OrderState]:
-        return [
-            o
-            for o in self.orders.values()
-            if o.is_open and (account is None or o.placed.account == account)
-        ]
+        """Open orders (of one account, or all), oldest first."""
+        accounts = self.open_ids.values() if account is None else [self.open_ids.get(account, {})]
+        return [self.orders[i] for ids in accounts for i in ids]
 
     def equity(self, account: str, marks: Mapping[MarketKey, Decimal]) -> Decimal:
         """Balance + net realised PnL + unrealised PnL at ``marks``."""

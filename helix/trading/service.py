@@ -78,7 +78,8 @@ from helix.venues.base import (
 )
 
 SOURCE = "helix-execution"
-MAX_DRAIN = 512
+MAX_DRAIN = 256
+MAX_EVENTS = 600  # an atomic write holds at most 1,000 messages
 ZERO = Decimal(0)
 
 
@@ -215,18 +216,18 @@ class ExecutionService:
             await self._drain(first)
 
     async def _drain(self, first: _Item) -> None:
-        items = [first]
-        while len(items) < MAX_DRAIN and not self.queue.empty():
-            items.append(self.queue.get_nowait())
+        items: list[_Item] = []
         batch = _Batch(self.book)
         results: list[tuple[_Item, Result | Exception]] = []
-        for item in items:
+        item: _Item | None = first
+        while item is not None:
+            items.append(item)
             try:
-                res = await self._decide(item, batch)
+                results.append((item, await self._decide(item, batch)))
             except ValidationError as exc:
                 results.append((item, exc))
-                continue
-            results.append((item, res))
+            full = len(items) >= MAX_DRAIN or len(batch.log) >= MAX_EVENTS
+            item = None if full or self.queue.empty() else self.queue.get_nowait()
         try:
             if batch.events:
                 await self.store.append(batch.writes(), command_id=uuid.uuid4().hex)
