@@ -155,13 +155,20 @@ class ExecutionService:
         self._live_tasks: set[asyncio.Task[None]] = set()
         self._ticker_marks: set[tuple[str, str]] = set()
         self.errors: list[str] = []
+        self.live_balance: dict[str, Decimal] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Rebuild the book, restore paper venues, reconcile live ones, start the worker."""
+        self._loop = asyncio.get_running_loop()
         await self._reload()
         for (market, mode), venue in self.venues.items():
+            if mode == "live":
+                balance = getattr(venue, "balance", None)
+                if balance is not None:
+                    self.live_balance[market] = await balance()
             mine = [o for o in self.book.open_orders() if self._route(o) == (market, mode)]
             reports = await venue.reconcile(mine)
             if reports:
@@ -196,6 +203,13 @@ class ExecutionService:
     async def market(self, seq: int, event: Event) -> None:
         """A market event (in stream order): marks, paper fills, funding."""
         await self.queue.put(_Item("market", (seq, event)))
+
+    def sink(self, reports: list[Report]) -> None:
+        """Reports from a live venue's own thread (its WebSocket callbacks); thread-safe."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the service is not started")
+        loop.call_soon_threadsafe(self.queue.put_nowait, _Item("reports", ("reports", reports)))
 
     def set_mark(self, venue: str, symbol: str, price: Decimal) -> None:
         self.marks[(venue, symbol)] = price
@@ -302,9 +316,9 @@ class ExecutionService:
         batch.add(cmd.account, list(events))
         return Result(list(events))
 
-    def _open_account(self, account: str, mode: str, batch: _Batch) -> None:
+    def _open_account(self, account: str, mode: str, venue: str, batch: _Batch) -> None:
         acct = self.book.account(account)
-        balance = self.paper_balance if mode == "paper" else ZERO
+        balance = self.paper_balance if mode == "paper" else self.live_balance.get(venue, ZERO)
         batch.add(account, list(decide_open(acct, balance, mode, envelope=self._env(account, 1))))
 
     async def _place(self, cmd: PlaceOrder, batch: _Batch) -> Result:
@@ -318,7 +332,7 @@ class ExecutionService:
         mode = "live" if cmd.live else "paper"
         if (cmd.venue, mode) not in self.venues:
             raise ValidationError(f"no {mode} venue for market {cmd.venue!r}")
-        self._open_account(cmd.account, mode, batch)
+        self._open_account(cmd.account, mode, cmd.venue, batch)
         now = self.clock.now_ns()
         failed = validate_place(cmd)
         inst = self.instruments(cmd.venue, cmd.symbol)
@@ -467,6 +481,14 @@ class ExecutionService:
 
     async def _fill(self, order: OrderState, r: Fill, batch: _Batch) -> list[Event]:
         p = order.placed
+        if r.exec_id in order.exec_ids:
+            return []
+        if not order.is_open or r.qty > order.qty - order.cum_qty:
+            self.errors.append(
+                f"fill {r.exec_id} of {r.qty} on order {order.order_id} ({order.status}, "
+                f"{order.qty - order.cum_qty} left) not booked: reconcile with the venue"
+            )
+            return []
         filled = fill_event(
             order, exec_id=r.exec_id, qty=r.qty, price=r.price, fee=r.fee, liquidity=r.liquidity,
             envelope=self._env(order.order_id, 1, r.ts),
