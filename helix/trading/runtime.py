@@ -22,21 +22,23 @@ from nats.aio.msg import Msg
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
 
 from commands.orders import TradingCommand
-from commands.risk import RiskConfig
+from commands.risk import Instrument, RiskConfig
 from events.base import Event
 from events.market import Ticker, Trade
 from helix.bootstrap import Runtime
 from helix.clock import Clock, SystemClock
 from helix.codec import Codec
-from helix.errors import HelixError, ServiceUnavailable
+from helix.errors import ConfigError, HelixError, ServiceUnavailable
 from helix.settings import Settings
 from helix.store.jsraw import direct_get_last
 from helix.store.replay import replay_batches
 from helix.store.streams import MARKET
-from helix.trading.instruments import inferred, sim_instruments
+from helix.trading.instruments import bybit_instruments, inferred, sim_instruments
 from helix.trading.ledger_store import LedgerEventStore
 from helix.trading.service import ExecutionService, Result
 from helix.venues.base import Venue
+from helix.venues.bybit import BybitVenue
+from helix.venues.credentials import bybit_credentials
 from helix.venues.paper import PaperVenue
 
 SUBJECT = "helix.cmd.trading"
@@ -101,9 +103,10 @@ def build_service(
     *,
     clock: Clock | None = None,
     live_venues: dict[tuple[str, str], Venue] | None = None,
+    instruments: dict[tuple[str, str], Instrument] | None = None,
 ) -> ExecutionService:
     """The service with a paper venue per market in the log, primed with the last prices."""
-    instruments = sim_instruments()
+    instruments = {**sim_instruments(), **(instruments or {})}
     for (venue, symbol), (_seq, t) in markets.trades.items():
         instruments.setdefault((venue, symbol), inferred(symbol, t.price, t.qty))
     venues: dict[tuple[str, str], Venue] = {}
@@ -157,6 +160,47 @@ def resting_from(svc: ExecutionService) -> int | None:
     return min(seqs) + 1 if seqs else None
 
 
+def live_bybit(settings: Settings) -> tuple[BybitVenue, dict[tuple[str, str], Instrument]] | None:
+    """The live Bybit venue when live trading is switched on and keys are configured.
+
+    Raises:
+        ConfigError: live trading is on but no keys are configured.
+    """
+    if not settings.live_trading:
+        return None
+    creds = bybit_credentials()
+    if creds is None:
+        raise ConfigError(
+            "HELIX_LIVE_TRADING is on but HELIX_BYBIT_API_KEY / HELIX_BYBIT_API_SECRET are not set"
+        )
+    from pybit.unified_trading import HTTP
+
+    http = HTTP(api_key=creds.key, api_secret=creds.secret, timeout=10, max_retries=1)
+    http.endpoint = settings.bybit_rest_url.rstrip("/")
+    items = http.get_instruments_info(category="linear", limit=1000)["result"]["list"]
+    return BybitVenue(http), bybit_instruments(items)
+
+
+def connect_private_ws(venue: BybitVenue, settings: Settings) -> None:
+    """Open the live venue's private WebSocket at the configured URL."""
+    from pybit import unified_trading
+
+    creds = bybit_credentials()
+    assert creds is not None
+
+    def make() -> object:
+        saved = unified_trading.PRIVATE_WSS
+        unified_trading.PRIVATE_WSS = settings.bybit_ws_private_url
+        try:
+            return unified_trading.WebSocket(
+                channel_type="private", testnet=False, api_key=creds.key, api_secret=creds.secret
+            )
+        finally:
+            unified_trading.PRIVATE_WSS = saved
+
+    venue.connect(make)
+
+
 @contextlib.asynccontextmanager
 async def running_service(rt: Runtime, settings: Settings) -> AsyncIterator[ExecutionService]:
     """A started service (book loaded, resting paper orders caught up); stopped on exit."""
@@ -169,8 +213,16 @@ async def running_service(rt: Runtime, settings: Settings) -> AsyncIterator[Exec
     )
     try:
         markets = await scan_markets(rt.nc, codec)
-        svc = build_service(store, markets, settings)
+        live = await asyncio.to_thread(live_bybit, settings)
+        svc = build_service(
+            store, markets, settings, live_venues={("bybit", "live"): live[0]} if live else None,
+            instruments=live[1] if live else None,
+        )  # fmt: skip
+        if live is not None:
+            live[0].sink = svc.sink
         await svc.start()
+        if live is not None:
+            await asyncio.to_thread(connect_private_ws, live[0], settings)
         start = resting_from(svc)
         if start is not None and start <= markets.head:
             await catch_up(svc, rt.nc, start=start, end=markets.head)
@@ -178,6 +230,8 @@ async def running_service(rt: Runtime, settings: Settings) -> AsyncIterator[Exec
             yield svc
         finally:
             await svc.stop()
+            if live is not None:
+                live[0].close()
     finally:
         await asyncio.to_thread(store.close)
 
