@@ -21,6 +21,7 @@ from commands.risk import Instrument, RiskView
 from events.base import Event
 from events.trading import (
     AccountOpened,
+    CommandRejected,
     FillBooked,
     FundingBooked,
     TradingHalted,
@@ -68,6 +69,8 @@ class TradingBook:
             self.accounts[event.account] = evolve_account(acct, event)
         else:
             assert isinstance(aggregate_id, uuid.UUID), aggregate_id
+            if aggregate_id not in self.orders and isinstance(event, CommandRejected):
+                return  # a cancel/modify of an order that never existed: only the rejection
             order = evolve_order(self.orders.get(aggregate_id), event)  # type: ignore[arg-type]
             self.orders[aggregate_id] = order
             index = self.open_ids.setdefault(order.placed.account, {})

@@ -42,6 +42,9 @@ from events.trading import (
 )
 
 ZERO = Decimal(0)
+PRICE_QUANTUM = Decimal("1e-12")
+"""Average prices are rounded (half even) to 12 decimal places: far below any tick, and it
+keeps PnL figures from carrying 28-digit quotients."""
 COMMAND_NAMESPACE = uuid.UUID("2f5b8f0e-57a4-4a53-9d3c-6f0a2b9c1e77")
 
 Status = Literal[
@@ -161,13 +164,15 @@ class OrderState:
 
 def rejected_state(event: OrderRejected) -> OrderState:
     """The state of an order whose only event is its rejection by the guardian."""
+    e = event
     placed = OrderPlaced(
-        event_id=event.event_id, ts_event=event.ts_event, ts_recorded=event.ts_recorded,
-        source=event.source, vertical=event.vertical, order_id=event.order_id,
-        account=event.account, venue=event.venue, symbol=event.symbol, side="buy",
-        order_type="market", qty=ZERO,
+        event_id=e.event_id, ts_event=e.ts_event, ts_recorded=e.ts_recorded, source=e.source,
+        vertical=e.vertical, order_id=e.order_id, account=e.account, venue=e.venue,
+        symbol=e.symbol, side=e.side or "buy", order_type=e.order_type or "market",
+        qty=e.qty or ZERO, limit_price=e.limit_price, trigger_price=e.trigger_price,
+        strategy=e.strategy or "manual", mode=e.mode or "paper", command_id=e.command_id,
     )  # fmt: skip
-    return OrderState(placed, "rejected", ZERO, None, reject_reason=event.reason)
+    return OrderState(placed, "rejected", placed.qty, e.limit_price, reject_reason=e.reason)
 
 
 def evolve_order(state: OrderState | None, event: OrderEvent) -> OrderState:
@@ -239,7 +244,7 @@ def fill_event(
             f"{state.qty - state.cum_qty} left)"
         )
     cum = state.cum_qty + qty
-    avg = (state.avg_price * state.cum_qty + price * qty) / cum
+    avg = ((state.avg_price * state.cum_qty + price * qty) / cum).quantize(PRICE_QUANTUM)
     return OrderFilled(
         **envelope,
         order_id=state.order_id,
@@ -275,6 +280,13 @@ def decide_place(
                 reason="; ".join(failed_checks),
                 checks=names,
                 command_id=cmd.command_id,
+                side=cmd.side,
+                order_type=cmd.order_type,
+                qty=cmd.qty,
+                limit_price=cmd.limit_price,
+                trigger_price=cmd.trigger_price,
+                strategy=cmd.strategy,
+                mode="live" if cmd.live else "paper",
             )
         ]
     return [

@@ -1,10 +1,10 @@
 """The Position aggregate: one-way netting of fills, realised PnL, fees and funding (pure).
 
 A position is signed (long > 0).  A fill in the position's direction (or on a flat position)
-adds to it at a size-weighted average entry; a fill against it realises
-``closed × (price − entry) × sign(position)`` and, if larger than the position, flips it with
-the rest entered at the fill price.  Fees are kept apart from realised PnL (a booked fill
-carries both) and funding payments are booked as their own events.
+adds to it at a size-weighted average entry (rounded half even to 12 decimal places); a fill
+against it realises ``closed × (price − entry) × sign(position)`` and, if larger than the
+position, flips it with the rest entered at the fill price.  Fees are kept apart from
+realised PnL (a booked fill carries both) and funding payments are booked as their own events.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from events.base import Envelope
 from events.trading import FillBooked, FundingBooked, OrderSide, PositionEvent
 
 ZERO = Decimal(0)
+PRICE_QUANTUM = Decimal("1e-12")  # average entries are rounded half even to 12 places
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ def net(
     """
     if size == 0 or (size > 0) == (signed_qty > 0):
         new = size + signed_qty
-        avg = (abs(size) * entry + abs(signed_qty) * price) / abs(new)
+        avg = ((abs(size) * entry + abs(signed_qty) * price) / abs(new)).quantize(PRICE_QUANTUM)
         return new, avg, ZERO
     closed = min(abs(size), abs(signed_qty))
     realized = closed * (price - entry) * (1 if size > 0 else -1)

@@ -69,6 +69,14 @@ class OrderRejected(Event, frozen=True, kw_only=True, tag="orders.rejected.v1"):
     reason: str
     checks: tuple[str, ...] = ()
     command_id: str = ""
+    # What was asked for (a risk rejection is the order's only event, so it says it all):
+    side: OrderSide | None = None
+    order_type: OrderType | None = None
+    qty: Decimal | None = None
+    limit_price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    strategy: str | None = None
+    mode: Literal["paper", "live"] | None = None
 
 
 class OrderSent(Event, frozen=True, kw_only=True, tag="orders.sent.v1"):

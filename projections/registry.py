@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from projections.accounts import AccountsProjector
 from projections.base import Projector
 from projections.candles import CandlesProjector
 from projections.funding import FundingProjector
 from projections.heatmap import HeatmapProjector
 from projections.liquidations import LiquidationsProjector
 from projections.open_interest import OpenInterestProjector
+from projections.orders import OrdersProjector
+from projections.pnl import PnlProjector
+from projections.positions import PositionsProjector
 from projections.signals import SignalsProjector
 
 MarketProjector = (
@@ -18,6 +22,9 @@ MarketProjector = (
     | FundingProjector
     | LiquidationsProjector
     | HeatmapProjector
+)
+LedgerProjector = (
+    SignalsProjector | OrdersProjector | PositionsProjector | PnlProjector | AccountsProjector
 )
 
 
@@ -41,7 +48,14 @@ def all_projectors(
     for p in market:
         subjects = tuple(s.replace("mkt.", f"{prefix}.", 1) for s in p.subjects)
         out[p.name] = replace(p, stream=stream, subjects=subjects)
-    for q in (SignalsProjector(),):
+    ledger: list[LedgerProjector] = [
+        SignalsProjector(),
+        OrdersProjector(),
+        PositionsProjector(),
+        PnlProjector(),
+        AccountsProjector(),
+    ]
+    for q in ledger:
         subjects = tuple(s.replace("ldg.", f"{ledger_prefix}.", 1) for s in q.subjects)
         out[q.name] = replace(q, stream=ledger_stream, subjects=subjects)
     return out

@@ -113,10 +113,23 @@ async def run_orders_bench(
             await nc.jetstream().delete_stream(stream)
         await nc.close()
     return [
-        Figure("commands (decide + store + paper fill)", commands / secs, commands / base_secs,
-               "in-memory store", "commands/s", ">= 2,000 commands/s"),  # fmt: skip
-        Figure("latency to accepted, p50", _pct(lat, 50), _pct(base_lat, 50), "in-memory store",
-               "ms"),  # fmt: skip
-        Figure("latency to accepted, p99", _pct(lat, 99), _pct(base_lat, 99), "in-memory store",
-               "ms", "<= 10 ms"),  # fmt: skip
+        Figure(
+            "commands (decide + store + paper fill)",
+            commands / secs,
+            commands / base_secs,
+            "in-memory store",
+            "commands/s",
+            ">= 2,000 commands/s",
+        ),
+        Figure(
+            "latency to accepted, p50", _pct(lat, 50), _pct(base_lat, 50), "in-memory store", "ms"
+        ),
+        Figure(
+            "latency to accepted, p99",
+            _pct(lat, 99),
+            _pct(base_lat, 99),
+            "in-memory store",
+            "ms",
+            "<= 10 ms",
+        ),
     ]

@@ -155,6 +155,7 @@ class ExecutionService:
         self._live_tasks: set[asyncio.Task[None]] = set()
         self._ticker_marks: set[tuple[str, str]] = set()
         self.errors: list[str] = []
+        self._retry: list[_Item] = []
         self.live_balance: dict[str, Decimal] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -226,7 +227,7 @@ class ExecutionService:
 
     async def _run(self) -> None:
         while True:
-            first = await self.queue.get()
+            first = self._retry.pop(0) if self._retry else await self.queue.get()
             await self._drain(first)
 
     async def _drain(self, first: _Item) -> None:
@@ -240,8 +241,16 @@ class ExecutionService:
                 results.append((item, await self._decide(item, batch)))
             except ValidationError as exc:
                 results.append((item, exc))
+            except Exception as exc:  # a bug or a corrupt state: drop the batch, not the service
+                await self._abandon(items, item, exc)
+                return
             full = len(items) >= MAX_DRAIN or len(batch.log) >= MAX_EVENTS
-            item = None if full or self.queue.empty() else self.queue.get_nowait()
+            if full:
+                item = None
+            elif self._retry:
+                item = self._retry.pop(0)
+            else:
+                item = None if self.queue.empty() else self.queue.get_nowait()
         try:
             if batch.events:
                 await self.store.append(batch.writes(), command_id=uuid.uuid4().hex)
@@ -265,6 +274,22 @@ class ExecutionService:
             task.add_done_callback(self._live_tasks.discard)
         for _ in items:
             self.queue.task_done()
+
+    async def _abandon(self, items: list[_Item], bad: _Item, exc: Exception) -> None:
+        """Undo a batch that hit an unexpected error: rebuild the book from the store, fail
+        the item that caused it, and decide the others again first thing."""
+        await self._reload()
+        for (market, mode), venue in self.venues.items():
+            if mode == "paper" and hasattr(venue, "resting"):
+                venue.resting.clear()
+                await venue.reconcile(
+                    [o for o in self.book.open_orders() if self._route(o) == (market, mode)]
+                )
+        self.errors.append(f"{bad.kind} failed and was dropped: {exc!r}")
+        if bad.future is not None and not bad.future.done():
+            bad.future.set_exception(exc)
+        self._retry[:0] = [i for i in items if i is not bad]
+        self.queue.task_done()  # the dropped item; the retried ones are done when decided
 
     def _env(self, aggregate_id: AggregateId, n: int, ts: int | None = None) -> Envelope:
         """Envelope of the ``n``-th new event of an aggregate (deterministic id)."""
@@ -455,7 +480,7 @@ class ExecutionService:
                     p = order.placed
                     rej = OrderRejected(
                         **env, order_id=oid, account=p.account, venue=p.venue, symbol=p.symbol,
-                        stage="venue", reason=r.reason,
+                        stage="venue", reason=r.reason, command_id=p.command_id,
                     )  # fmt: skip
                     events = [rej]
             elif isinstance(r, Fill):

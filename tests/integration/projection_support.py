@@ -84,6 +84,17 @@ READ_MODELS = (
     "heatmap_columns",
     "heatmap_clusters",
 )
+# The trading read models (tests/integration/test_trading_projections.py hashes them on a log
+# with trading events; the market-only logs above leave them empty).
+TRADING_READ_MODELS = (
+    "orders",
+    "order_commands_rejected",
+    "fills",
+    "positions",
+    "funding_payments",
+    "pnl_daily",
+    "accounts",
+)
 
 
 async def table_hashes(database_url: str) -> dict[str, str]:

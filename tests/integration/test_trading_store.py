@@ -1,4 +1,4 @@
-"""One contract for both write-side event stores: in memory and the eventsourcing JetStream store."""
+"""One contract for both write-side event stores: in memory and eventsourcing on JetStream."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ async def memory(nc: NATS, services: RunningServices) -> AsyncIterator[InMemoryE
 
 
 @pytest.fixture(params=["memory", "ledger"])
-async def store(request: pytest.FixtureRequest, nc: NATS, services: RunningServices) -> AsyncIterator[EventStore]:  # fmt: skip
+async def store(
+    request: pytest.FixtureRequest, nc: NATS, services: RunningServices
+) -> AsyncIterator[EventStore]:
     factory = memory if request.param == "memory" else ledger
     async with factory(nc, services) as s:
         yield s
@@ -83,7 +85,7 @@ async def test_appends_are_atomic_across_aggregates_and_read_back_in_order(
         [("acct-a", "AccountOpened"), ("acct-a", "TradingHalted"), (str(order_id),
          "AccountOpened"), ("acct-a:sim:BTCUSDT", "TradingHalted")]
     )  # fmt: skip
-    assert isinstance([a for a, _ in items if a == order_id][0], uuid.UUID)
+    assert isinstance(next(a for a, _ in items if a == order_id), uuid.UUID)
 
 
 async def test_a_stale_version_is_refused_and_writes_nothing(store: EventStore) -> None:

@@ -6,6 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from events import trading as t
 from events.base import Event
 from events.market import Kline, Liquidation, Ticker, Trade
 from events.ops import DeadLetter, ImportCompleted
@@ -191,9 +192,49 @@ def imbalance_ranked(**overrides: Any) -> ImbalanceRanked:
     return ImbalanceRanked(**fields)
 
 
+ORDER_ID = uuid.UUID("9e1b7c7a-2f6e-5d0b-8c3a-1d2e3f4a5b6c")
+
+
+def trading_samples() -> list[Event]:
+    """One instance of every trading event type."""
+    e = envelope(source="helix-execution")
+    o: dict[str, Any] = {"order_id": ORDER_ID}
+    acct: dict[str, Any] = {"account": "paper", "venue": "sim", "symbol": "BTCUSDT"}
+    return [
+        t.OrderPlaced(**e, **o, **acct, side="buy", order_type="limit", qty=Decimal("0.010"),
+                      limit_price=Decimal("95000.5"), stop_loss=Decimal("94000"),
+                      command_id="c-1", reference_price=Decimal("95010.0")),
+        t.OrderRejected(**e, **o, **acct, stage="risk", reason="max_position: too big",
+                        checks=("max_position",), side="sell", qty=Decimal("3"),
+                        order_type="market", mode="paper", strategy="s"),
+        t.OrderSent(**e, **o, client_order_id=ORDER_ID.hex),
+        t.OrderAccepted(**e, **o, venue_order_id="paper:12"),
+        t.OrderFilled(**e, **o, exec_id="x-1", qty=Decimal("0.004"), price=Decimal("95000.5"),
+                      fee=Decimal("0.0760004"), liquidity="maker", leaves_qty=Decimal("0.006"),
+                      cum_qty=Decimal("0.004"), avg_price=Decimal("95000.5")),
+        t.OrderModifyRequested(**e, **o, qty=Decimal("0.02"), limit_price=Decimal("95100")),
+        t.OrderModified(**e, **o, qty=Decimal("0.02"), limit_price=None),
+        t.OrderCancelRequested(**e, **o, reason="requested", command_id="c-2"),
+        t.OrderCancelled(**e, **o, reason="cancelled", leaves_qty=Decimal("0.016")),
+        t.OrderExpired(**e, **o, leaves_qty=Decimal("0.016")),
+        t.CommandRejected(**e, **o, command="modify", reason="order is filled"),
+        t.FillBooked(**e, **acct, order_id=ORDER_ID, exec_id="x-1", side="buy",
+                     qty=Decimal("0.004"), price=Decimal("95000.5"), fee=Decimal("0.07"),
+                     realized_pnl=Decimal("-1.25"), size=Decimal("0.004"),
+                     entry_price=Decimal("95000.5")),
+        t.FundingBooked(**e, **acct, funding_ts=1_700_006_400_000_000_000,
+                        rate=Decimal("0.0001"), mark_price=Decimal("95000"),
+                        size=Decimal("0.004"), amount=Decimal("-0.038")),
+        t.AccountOpened(**e, account="paper", balance=Decimal("100000")),
+        t.TradingHalted(**e, account="paper", reason="drill"),
+        t.TradingResumed(**e, account="paper"),
+    ]  # fmt: skip
+
+
 def all_samples() -> list[Event]:
     """One instance of every current event type."""
     return [
         trade(), liquidation(), ticker(), kline(), dead_letter(), import_completed(),
         cluster_targeted(), oi_spike(), volume_spike(), stop_hunt(), imbalance_ranked(),
+        *trading_samples(),
     ]  # fmt: skip

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from events import trading as t
 from events.base import HELIX_NAMESPACE, Event, stable_event_id
 from events.catalogue import ALL_EVENT_TYPES, TAGS
 from events.market import Kline, Liquidation, Ticker, Trade, market_event_id
@@ -33,6 +34,22 @@ EXPECTED_TAGS: dict[type[Event], str] = {
     VolumeSpike: "signal.volume_spike.v1",
     StopHunt: "signal.stop_hunt.v1",
     ImbalanceRanked: "signal.liquidation_imbalance.v1",
+    t.OrderPlaced: "orders.placed.v1",
+    t.OrderRejected: "orders.rejected.v1",
+    t.OrderSent: "orders.sent.v1",
+    t.OrderAccepted: "orders.accepted.v1",
+    t.OrderFilled: "orders.filled.v1",
+    t.OrderModifyRequested: "orders.modify_requested.v1",
+    t.OrderModified: "orders.modified.v1",
+    t.OrderCancelRequested: "orders.cancel_requested.v1",
+    t.OrderCancelled: "orders.cancelled.v1",
+    t.OrderExpired: "orders.expired.v1",
+    t.CommandRejected: "orders.command_rejected.v1",
+    t.FillBooked: "positions.fill_booked.v1",
+    t.FundingBooked: "positions.funding_booked.v1",
+    t.AccountOpened: "accounts.opened.v1",
+    t.TradingHalted: "accounts.halted.v1",
+    t.TradingResumed: "accounts.resumed.v1",
 }
 
 SAMPLES = f.all_samples()

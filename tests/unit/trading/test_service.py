@@ -231,3 +231,45 @@ async def test_unknown_markets_and_live_orders_are_refused_clearly(svc: Executio
     assert res.events[-1].checks[0] == "no_instrument"
     assert uuid.UUID(str(res.order_id))
     assert not any(isinstance(e, OrderModified) for e in res.events)
+
+
+async def test_commands_for_unknown_orders_are_rejected_and_the_service_goes_on(
+    svc: ExecutionService,
+) -> None:
+    ghost = uuid.uuid4()
+    res = await svc.execute(CancelOrder(command_id="ghost", order_id=ghost))
+    [rej] = res.events
+    assert isinstance(rej, CommandRejected)
+    assert rej.reason == "unknown order"
+    mod = await svc.execute(ModifyOrder(command_id="ghost2", order_id=ghost, qty=D("1")))
+    assert isinstance(mod.events[0], CommandRejected)
+    assert ghost not in svc.book.orders
+    ok = await svc.execute(place("after"))
+    assert isinstance(ok.events[-1], FillBooked)
+
+
+class FaultyVenue(PaperVenue):
+    """A venue with a bug: submitting raises (what the service must survive)."""
+
+    async def submit(self, order: object, *, now_ns: int) -> list[object]:  # type: ignore[override]
+        raise RuntimeError("venue bug")
+
+
+async def test_an_unexpected_error_drops_one_command_not_the_service() -> None:
+    inst = {**INST, ("bad", "BTCUSDT"): INST[("sim", "BTCUSDT")]}
+    s = ExecutionService(
+        store=InMemoryEventStore(),
+        venues={("sim", "paper"): PaperVenue("sim"), ("bad", "paper"): FaultyVenue("bad")},  # type: ignore[dict-item]
+        instruments=lambda v, sym: inst.get((v, sym)), risk=RiskConfig(),
+        clock=FixedClock(T0 + 10 * SEC, 1000),
+    )  # fmt: skip
+    await s.start()
+    await s.market(1, trade(1, "95000.0"))
+    s.set_mark("bad", "BTCUSDT", D("95000.0"))
+    with pytest.raises(RuntimeError, match="venue bug"):
+        await s.execute(place("boom", venue="bad"))
+    assert not s.book.orders  # the half-decided order was rolled back with its batch
+    ok = await s.execute(place("fine"))
+    assert isinstance(ok.events[-1], FillBooked)
+    assert "venue bug" in s.errors[-1]
+    await s.stop()
