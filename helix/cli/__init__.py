@@ -16,6 +16,7 @@ from helix.cli import (  # noqa: F401 - importing registers the commands
     sim,
     streams,
     trade,
+    trading_views,
 )
 from helix.cli.app import app, run_app
 
