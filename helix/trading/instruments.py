@@ -45,7 +45,8 @@ def bybit_instruments(items: Iterable[dict[str, Any]]) -> dict[tuple[str, str], 
 
 
 def inferred(symbol: str, price: Decimal, qty: Decimal) -> Instrument:
-    """Rules read off one recorded trade: the tick and step its decimals show."""
+    """Rules read off one recorded trade: the tick and step its printed decimals show
+    (a guess for archives of markets Helix has no instrument list for)."""
     tick = Decimal(1).scaleb(_exponent(price, -2))
     step = Decimal(1).scaleb(_exponent(qty, -3))
     tick, step = min(tick, Decimal(1)), min(step, Decimal(1))
@@ -53,5 +54,6 @@ def inferred(symbol: str, price: Decimal, qty: Decimal) -> Instrument:
 
 
 def _exponent(x: Decimal, default: int) -> int:
-    exp = x.normalize().as_tuple().exponent if x else default
+    """The decimals the venue printed (``1.000`` -> -3: its step, not the value's)."""
+    exp = x.as_tuple().exponent if x else default
     return exp if isinstance(exp, int) else default
