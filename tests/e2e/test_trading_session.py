@@ -18,10 +18,10 @@ import pytest
 
 from events.market import Trade, market_event_id
 from events.trading import FillBooked, OrderFilled, OrderPlaced
+from helix.settings import load_settings
 from helix.store.connect import connect
 from helix.store.market import MarketAppender
 from helix.store.replay import replay_batches
-from helix.settings import load_settings
 from helix.store.streams import LEDGER, ensure_streams
 from tests.e2e.test_cli import helix
 from tests.services import RunningServices
