@@ -186,3 +186,23 @@ async def test_after_a_restart_orders_in_doubt_are_reconciled_and_never_sent_twi
 
 async def _raise() -> list[object]:
     raise ConnectionError("the process died before reconciling")
+
+
+async def test_fills_after_a_dropped_private_stream_still_arrive(fake: FakeBybit) -> None:
+    svc, venue = build(fake, InMemoryEventStore())
+    await svc.start()
+    try:
+        res = await svc.execute(order("d1", qty="0.02", order_type="limit",
+                                      limit_price=D("49000.0")))  # fmt: skip
+        oid = res.order_id
+        assert oid is not None
+        await until(lambda: svc.book.orders[oid].status == "accepted")
+        fake.drop_private_connections()
+        fake.wait_private_connections(2, timeout=10)  # pybit reconnects, re-auths, resubscribes
+        fake.wait_private_subscribed("order", "execution")
+        fake.fill(oid.hex, D("0.02"))
+        await until(lambda: svc.book.orders[oid].status == "filled", timeout=10)
+        assert svc.book.position("live", "bybit", "BTCUSDT").size == D("0.02")
+    finally:
+        await svc.stop()
+        venue.close()
