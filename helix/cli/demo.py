@@ -198,6 +198,7 @@ def demo(
     out.print(
         "\n[bold]next[/]\n"
         "  helix heatmap BTCUSDT --window 24h --png heatmap.png\n"
+        "  helix trade buy sim BTCUSDT 0.01 --sl 92000 --tp 96000   |   helix positions\n"
         "  helix signals --kind stop_hunt   |   helix rank   |   helix sim scorecard\n"
         "  helix candles ETHUSDT --venue sim --tf 15m --limit 20\n"
         "  helix projections status\n"
