@@ -73,3 +73,21 @@ def bench_feed(
         run_feed_bench(ends.nats_url, trades=trades, progress=lambda m: err.print(f"[dim]{m}[/]"))
     )
     print_figures("helix bench feed", figures, out)
+
+
+@bench_app.command("quant")
+def bench_quant(
+    candles: Annotated[int, typer.Option(help="1m candles (525,600 = a year)")] = 525_600,
+    repeat: Annotated[int, typer.Option(help="timed runs of model and baseline (median)")] = 5,
+    seed: Annotated[int, typer.Option(help="seed of the simulated candles")] = 7,
+) -> None:
+    """LHM-1 heatmap + clusters for one symbol, beside one np.histogram2d of its levels."""
+    from helix.bench.quant import run_quant_bench
+    from helix.bench.report import print_figures
+
+    res = run_quant_bench(
+        candles=candles, repeat=repeat, seed=seed, progress=lambda m: err.print(f"[dim]{m}[/]")
+    )
+    print_figures("helix bench quant", res.figures, out)
+    for line in res.details():
+        out.print(line, soft_wrap=True, highlight=False)
