@@ -108,7 +108,7 @@ async def run_orders_bench(
         base_secs, base_lat = await _drive(mem, commands, concurrency)
         await mem.stop()
     finally:
-        await asyncio.to_thread(store.close)
+        await store.aclose()
         with contextlib.suppress(NotFoundError):
             await nc.jetstream().delete_stream(stream)
         await nc.close()

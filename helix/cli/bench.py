@@ -91,3 +91,27 @@ def bench_quant(
     print_figures("helix bench quant", res.figures, out)
     for line in res.details():
         out.print(line, soft_wrap=True, highlight=False)
+
+
+@bench_app.command("orders")
+def bench_orders(
+    commands: Annotated[int, typer.Option(help="commands per measured run")] = 6_000,
+    concurrency: Annotated[int, typer.Option(help="clients sending at the same time")] = 16,
+) -> None:
+    """Commands/s through decide + store + paper venue, and latency to accepted, beside the
+    same commands through the in-memory store."""
+    from helix.bench.orders import run_orders_bench
+    from helix.bench.report import print_figures
+    from helix.bootstrap import endpoints
+
+    ends = endpoints(settings())
+    figures = asyncio.run(
+        run_orders_bench(
+            ends.nats_url,
+            ends.database_url,
+            commands=commands,
+            concurrency=concurrency,
+            progress=lambda m: err.print(f"[dim]{m}[/]"),
+        )
+    )
+    print_figures("helix bench orders", figures, out)

@@ -72,9 +72,12 @@ class JetStreamAggregateRecorder(AggregateRecorder):
 
     # -- writes ------------------------------------------------------------------------------
 
-    def _messages(
+    def messages(
         self, stored_events: Sequence[StoredEvent], command_id: str
     ) -> tuple[list[OutMsg], dict[str, SubjectWrite]]:
+        """The messages of one save (subjects, versions and headers), for a
+        :class:`GroupWriter`: what :meth:`insert_events` writes, for async writers that own
+        their writer (and connection) on their own event loop."""
         msgs: list[OutMsg] = []
         subjects: dict[str, SubjectWrite] = {}
         for i, ev in enumerate(stored_events):
@@ -113,7 +116,7 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         extra: tuple[OutMsg, str, SubjectWrite] | None = None,
     ) -> list[int]:
         cid = command_id or uuid.uuid4().hex
-        msgs, subjects = self._messages(stored_events, cid)
+        msgs, subjects = self.messages(stored_events, cid)
         if extra is not None:
             msg, subject, sw = extra
             msgs.append(msg)

@@ -4,8 +4,10 @@ Aggregates of the ``trading`` application live on ``ldg.es.trading.e.<id>`` in `
 subject per aggregate, written through :class:`helix.eventstore.JetStreamAggregateRecorder`
 (atomic batches, ``Nats-Expected-Last-Subject-Sequence`` concurrency, ``Nats-Msg-Id``
 de-duplication of a retried command).  The recorder is synchronous (it owns a loop thread),
-so appends run in a worker thread; reading everything back at start-up streams the subjects
-through a pull consumer on the caller's own connection.
+so this store builds the recorder's messages (same subjects, versions and headers: the
+library reads what it writes) and sends them through its own :class:`GroupWriter` on the
+caller's connection and event loop, with no thread hop per write.  Reading everything back at
+start-up streams the subjects through a pull consumer on the same connection.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from nats.aio.client import Client as NATS
 from commands.store import AggregateId, Write
 from events.base import Event
 from helix.codec import Codec
-from helix.errors import ConcurrencyError
+from helix.errors import ConcurrencyError, DuplicateError
+from helix.eventstore.writer import GroupWriter
 from helix.eventstore.subjects import decode_id
 from helix.store.reader import PullReader
 from helix.store.streams import LEDGER
@@ -35,6 +38,7 @@ class LedgerEventStore:
     def __init__(self, factory: Any, nc: NATS, *, stream: str, prefix: str) -> None:
         self.factory = factory
         self.recorder = factory.aggregate_recorder()
+        self.writer = GroupWriter(nc, stream)
         self.nc = nc
         self.stream = stream
         self.prefix = prefix
@@ -62,6 +66,11 @@ class LedgerEventStore:
     def close(self) -> None:
         self.factory.close()
 
+    async def aclose(self) -> None:
+        """Stop this store's writer (on the caller's loop), then the recorder's resources."""
+        await self.writer.close()
+        await asyncio.to_thread(self.factory.close)
+
     async def append(self, writes: Sequence[Write], *, command_id: str) -> bool:
         stored = [
             StoredEvent(
@@ -76,8 +85,9 @@ class LedgerEventStore:
         if not stored:
             return True
         try:
-            await asyncio.to_thread(self.recorder.insert_events, stored, command_id=command_id)
-        except IntegrityError as exc:
+            msgs, subjects = self.recorder.messages(stored, command_id)
+            await self.writer.write(msgs, subjects)
+        except (IntegrityError, DuplicateError) as exc:
             raise ConcurrencyError(f"trading write refused: {exc}") from exc
         return True
 

@@ -233,7 +233,7 @@ async def running_service(rt: Runtime, settings: Settings) -> AsyncIterator[Exec
             if live is not None:
                 live[0].close()
     finally:
-        await asyncio.to_thread(store.close)
+        await store.aclose()
 
 
 def encode_reply(res: Result, codec: Codec) -> bytes:

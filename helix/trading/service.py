@@ -226,11 +226,31 @@ class ExecutionService:
     # -- the worker --------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        """Decide the next drain while the previous one's write is in flight (the write of a
+        drain starts only once the previous write succeeded, so the log never holds a
+        decision whose premises were not stored)."""
+        previous: asyncio.Task[bool] | None = None
         while True:
             first = self._retry.pop(0) if self._retry else await self.queue.get()
-            await self._drain(first)
+            decided = await self._decide_drain(first, previous)
+            if decided is None:
+                previous = None
+                continue
+            if previous is not None and not await previous:
+                await self._rollback(retry=decided[0])  # decided on top of a failed write
+                previous = None
+                continue
+            previous = asyncio.create_task(self._commit(*decided))
 
     async def _drain(self, first: _Item) -> None:
+        """Decide and write one drain inline (start-up, before the worker runs)."""
+        decided = await self._decide_drain(first, None)
+        if decided is not None:
+            await self._commit(*decided)
+
+    async def _decide_drain(
+        self, first: _Item, previous: asyncio.Task[bool] | None
+    ) -> tuple[list[_Item], _Batch, list[tuple[_Item, Result | Exception]]] | None:
         items: list[_Item] = []
         batch = _Batch(self.book)
         results: list[tuple[_Item, Result | Exception]] = []
@@ -242,8 +262,14 @@ class ExecutionService:
             except ValidationError as exc:
                 results.append((item, exc))
             except Exception as exc:  # a bug or a corrupt state: drop the batch, not the service
-                await self._abandon(items, item, exc)
-                return
+                if previous is not None:
+                    await previous  # let the write in flight land before rebuilding
+                self.errors.append(f"{item.kind} failed and was dropped: {exc!r}")
+                if item.future is not None and not item.future.done():
+                    item.future.set_exception(exc)
+                self.queue.task_done()  # the dropped item; the others are decided again
+                await self._rollback(retry=[i for i in items if i is not item])
+                return None
             full = len(items) >= MAX_DRAIN or len(batch.log) >= MAX_EVENTS
             if full:
                 item = None
@@ -251,17 +277,23 @@ class ExecutionService:
                 item = self._retry.pop(0)
             else:
                 item = None if self.queue.empty() else self.queue.get_nowait()
+        return items, batch, results
+
+    async def _commit(
+        self, items: list[_Item], batch: _Batch, results: list[tuple[_Item, Result | Exception]]
+    ) -> bool:
+        """Write a drain's events; then answer its callers and start its live venue calls."""
         try:
             if batch.events:
                 await self.store.append(batch.writes(), command_id=uuid.uuid4().hex)
         except Exception as exc:
-            await self._reload()  # the book ran ahead of the store: rebuild it
+            self.errors.append(f"write of {len(batch.log)} events failed: {exc!r}")
             for item, _ in results:
                 if item.future is not None and not item.future.done():
                     item.future.set_exception(exc)
             for _ in items:
                 self.queue.task_done()
-            return
+            return False
         for item, outcome in results:
             if item.future is not None and not item.future.done():
                 if isinstance(outcome, Exception):
@@ -274,10 +306,11 @@ class ExecutionService:
             task.add_done_callback(self._live_tasks.discard)
         for _ in items:
             self.queue.task_done()
+        return True
 
-    async def _abandon(self, items: list[_Item], bad: _Item, exc: Exception) -> None:
-        """Undo a batch that hit an unexpected error: rebuild the book from the store, fail
-        the item that caused it, and decide the others again first thing."""
+    async def _rollback(self, *, retry: list[_Item]) -> None:
+        """Make memory match the store again (the book and the paper venues' resting orders)
+        and decide ``retry`` again first thing."""
         await self._reload()
         for (market, mode), venue in self.venues.items():
             if mode == "paper" and hasattr(venue, "resting"):
@@ -285,11 +318,7 @@ class ExecutionService:
                 await venue.reconcile(
                     [o for o in self.book.open_orders() if self._route(o) == (market, mode)]
                 )
-        self.errors.append(f"{bad.kind} failed and was dropped: {exc!r}")
-        if bad.future is not None and not bad.future.done():
-            bad.future.set_exception(exc)
-        self._retry[:0] = [i for i in items if i is not bad]
-        self.queue.task_done()  # the dropped item; the retried ones are done when decided
+        self._retry[:0] = retry
 
     def _env(self, aggregate_id: AggregateId, n: int, ts: int | None = None) -> Envelope:
         """Envelope of the ``n``-th new event of an aggregate (deterministic id)."""

@@ -45,7 +45,7 @@ async def ledger(nc: NATS, services: RunningServices) -> AsyncIterator[LedgerEve
     try:
         yield store
     finally:
-        store.close()
+        await store.aclose()
         with contextlib.suppress(NotFoundError):
             await nc.jetstream().delete_stream(stream)
 
