@@ -24,8 +24,8 @@ from commands.store import AggregateId, Write
 from events.base import Event
 from helix.codec import Codec
 from helix.errors import ConcurrencyError, DuplicateError
-from helix.eventstore.writer import GroupWriter
 from helix.eventstore.subjects import decode_id
+from helix.eventstore.writer import GroupWriter
 from helix.store.reader import PullReader
 from helix.store.streams import LEDGER
 
