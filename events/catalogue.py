@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from events.backtest import BacktestCompleted
 from events.market import Kline, Liquidation, Ticker, Trade
 from events.ops import DeadLetter, ImportCompleted
 from events.signals import ClusterTargeted, ImbalanceRanked, OiSpike, StopHunt, VolumeSpike
@@ -52,6 +53,7 @@ AnyEvent = (
     | AccountOpened
     | TradingHalted
     | TradingResumed
+    | BacktestCompleted
 )
 
 ALL_EVENT_TYPES = (
@@ -82,5 +84,6 @@ ALL_EVENT_TYPES = (
     AccountOpened,
     TradingHalted,
     TradingResumed,
+    BacktestCompleted,
 )
 TAGS: dict[str, type] = {str(t.__struct_config__.tag): t for t in ALL_EVENT_TYPES}

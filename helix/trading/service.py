@@ -156,6 +156,7 @@ class ExecutionService:
         self._ticker_marks: set[tuple[str, str]] = set()
         self.errors: list[str] = []
         self._retry: list[_Item] = []
+        self._item_time: int | None = None
         self.live_balance: dict[str, Decimal] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -205,12 +206,47 @@ class ExecutionService:
         """A market event (in stream order): marks, paper fills, funding."""
         await self.queue.put(_Item("market", (seq, event)))
 
+    def feed(self, seq: int, event: Event) -> None:
+        """:meth:`market` without a trip through the queue when nothing waits in it.
+
+        Marks and the paper venue see the event at once; only what it causes (fills, funding)
+        goes through the queue, stamped with the event's time, so the order of decisions and
+        their times are those of :meth:`market`.  The fast path of replays and live feeds.
+        """
+        if not self.queue.empty() or self._retry:
+            self.queue.put_nowait(_Item("market", (seq, event)))
+            return
+        reports = self._market_inline(seq, event)
+        if reports:
+            self.queue.put_nowait(_Item("reports", ("market", (reports, event.ts_event))))
+
+    def _market_inline(self, seq: int, event: Event) -> list[Report]:
+        venue = getattr(event, "venue", None)
+        symbol = getattr(event, "symbol", None)
+        if venue is None or symbol is None:
+            return []
+        key = (venue, symbol)
+        if isinstance(event, Ticker) and event.mark_price is not None:
+            self.marks[key] = event.mark_price
+            self._ticker_marks.add(key)
+        elif isinstance(event, Trade) and key not in self._ticker_marks:
+            self.marks[key] = event.price  # no mark price from this market: the last trade
+        paper = self.venues.get((venue, "paper"))
+        return paper.on_market(seq, event) if paper is not None else []
+
     def sink(self, reports: list[Report]) -> None:
         """Reports from a live venue's own thread (its WebSocket callbacks); thread-safe."""
         loop = self._loop
         if loop is None:
             raise RuntimeError("the service is not started")
         loop.call_soon_threadsafe(self.queue.put_nowait, _Item("reports", ("reports", reports)))
+
+    def equity(self, account: str, mode: str = "paper") -> Decimal:
+        """An account's equity at the current marks (a paper account not opened yet has the
+        paper balance it will open with)."""
+        if not self.book.account(account).opened:
+            return self.paper_balance if mode == "paper" else ZERO
+        return self.book.equity(account, self.marks)
 
     def set_mark(self, venue: str, symbol: str, price: Decimal) -> None:
         self.marks[(venue, symbol)] = price
@@ -323,7 +359,7 @@ class ExecutionService:
     def _env(self, aggregate_id: AggregateId, n: int, ts: int | None = None) -> Envelope:
         """Envelope of the ``n``-th new event of an aggregate (deterministic id)."""
         version = self.book.version(aggregate_id) + n
-        now = self.clock.now_ns()
+        now = self._item_time if self._item_time is not None else self.clock.now_ns()
         return {
             "event_id": stable_event_id("trading", aggregate_id, version),
             "ts_event": now if ts is None else ts,
@@ -343,8 +379,19 @@ class ExecutionService:
             return res
         if item.kind == "market":
             seq, event = item.payload
-            return await self._market(seq, event, batch)
+            self._item_time = event.ts_event  # market-driven decisions happen at market time
+            try:
+                return await self._market(seq, event, batch)
+            finally:
+                self._item_time = None
         what, data = item.payload
+        if what == "market":  # reports a market event caused, at that event's time
+            reports, ts = data
+            self._item_time = ts
+            try:
+                return await self._reports(reports, batch)
+            finally:
+                self._item_time = None
         if what == "send":
             order = self.book.orders.get(data)
             if order is not None and order.status == "placed":
@@ -474,20 +521,7 @@ class ExecutionService:
     # -- market and reports --------------------------------------------------------------------
 
     async def _market(self, seq: int, event: Event, batch: _Batch) -> Result:
-        venue = getattr(event, "venue", None)
-        symbol = getattr(event, "symbol", None)
-        if venue is None or symbol is None:
-            return Result()
-        key = (venue, symbol)
-        if isinstance(event, Ticker) and event.mark_price is not None:
-            self.marks[key] = event.mark_price
-            self._ticker_marks.add(key)
-        elif isinstance(event, Trade) and key not in self._ticker_marks:
-            self.marks[key] = event.price  # no mark price from this market: the last trade
-        paper = self.venues.get((venue, "paper"))
-        if paper is None:
-            return Result()
-        return await self._reports(paper.on_market(seq, event), batch)
+        return await self._reports(self._market_inline(seq, event), batch)
 
     async def _reports(self, reports: list[Report], batch: _Batch) -> Result:
         out: list[Event] = []

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,18 +71,6 @@ def test_bad_setting_is_a_config_error(ext: dict[str, str]) -> None:
     res = helix("services", "env", env={**ext, "HELIX_NATS_PORT": "not-a-port"})
     assert res.returncode == 2
     assert "HELIX_" in res.stderr
-
-
-@pytest.fixture
-def home() -> Iterator[dict[str, str]]:
-    d = tempfile.mkdtemp(prefix="helix-e2e-")
-    os.chmod(d, 0o755)
-    env = {"HELIX_HOME": d, "HELIX_NATS_URL": "", "HELIX_DATABASE_URL": ""}
-    try:
-        yield env
-    finally:
-        helix("services", "down", env=env)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_embedded_services_up_status_reuse_env_down(home: dict[str, str]) -> None:
