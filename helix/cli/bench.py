@@ -115,3 +115,22 @@ def bench_orders(
         )
     )
     print_figures("helix bench orders", figures, out)
+
+
+@bench_app.command("backtest")
+def bench_backtest(
+    hours: Annotated[int, typer.Option(help="hours of simulated market data")] = 24,
+    repeat: Annotated[int, typer.Option(help="runs (median reported)")] = 3,
+) -> None:
+    """Market events/s through a backtest, beside the bare replay of the same stream."""
+    from helix.bench.backtest import run_backtest_bench
+    from helix.bench.report import print_figures
+    from helix.bootstrap import endpoints
+
+    ends = endpoints(settings())
+    figures = asyncio.run(
+        run_backtest_bench(
+            ends.nats_url, hours=hours, repeat=repeat, progress=lambda m: err.print(f"[dim]{m}[/]")
+        )
+    )
+    print_figures("helix bench backtest", figures, out)
