@@ -37,6 +37,7 @@ from helix.codec import Codec
 from helix.errors import ValidationError
 from helix.strategies.autotrader import AutoTrader, AutoTraderConfig
 from helix.strategies.bars import market_key
+from helix.strategies.pipeline import TradingPipeline
 from helix.strategies.scanner import PerpsScanner, ScannerConfig
 from helix.trading.instruments import inferred, sim_instruments
 from helix.trading.service import ExecutionService
@@ -177,8 +178,9 @@ async def run(
         risk=RiskConfig(), clock=clock, paper_balance=balance, live_allowed=False,
     )  # fmt: skip
     await svc.start()
-    scanner = PerpsScanner(scan_cfg)
-    trader = AutoTrader(trade_cfg)
+    pipeline = TradingPipeline(
+        svc, PerpsScanner(scan_cfg), AutoTrader(trade_cfg) if strategy.trades else None
+    )
     symbols = set(spec.symbols)
     in_hash = hashlib.sha256()
     signals: list[Signal] = []
@@ -207,18 +209,7 @@ async def run(
             n += 1
             in_hash.update(event.event_id.bytes)
             clock.now = ts
-            svc.feed(seq, event)
-            emitted = scanner.on_event(seq, event)
-            if emitted:
-                signals.extend(emitted)
-                if strategy.trades:
-                    await svc.queue.join()  # decide on the book as of this event
-                    for sig in emitted:
-                        for cmd in trader.on_signal(
-                            sig, book=svc.book, marks=svc.marks, instruments=svc.instruments,
-                            equity=svc.equity(account),
-                        ):  # fmt: skip
-                            await svc.execute(cmd)
+            signals.extend(await pipeline.on_market(seq, event))
             if n % FLUSH_EVERY == 0:
                 await svc.queue.join()
             if ts >= next_sample:

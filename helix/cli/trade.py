@@ -256,12 +256,27 @@ def resume(
 
 
 @trade_app.command("serve")
-def serve() -> None:
+def serve(
+    autotrade: Annotated[
+        bool, typer.Option("--autotrade", help="follow the scanner's stop hunts with orders")
+    ] = False,
+    params: Annotated[
+        list[str] | None, typer.Option("--params", help="scanner.*/trader.* k=v (repeat)")
+    ] = None,
+) -> None:
     """Run the execution service: commands over NATS, paper fills from the live market log."""
+    from helix.backtest.engine import Spec
     from helix.bootstrap import runtime
+    from helix.cli.backtest import parse_pairs
     from helix.trading.runtime import serve as serve_loop
 
     s = settings()
+    configs = None
+    if autotrade:
+        scan_cfg, trade_cfg, _ = Spec(
+            "stop_hunt_autotrader", parse_pairs(params, "--params")
+        ).configs()
+        configs = (scan_cfg, trade_cfg)
 
     async def go() -> None:
         stop = asyncio.Event()
@@ -273,6 +288,6 @@ def serve() -> None:
             err.print("execution service ready (Ctrl-C to stop)")
 
         async with runtime(s) as rt:
-            await serve_loop(rt, s, stop=stop, on_ready=ready)
+            await serve_loop(rt, s, stop=stop, on_ready=ready, autotrade=configs)
 
     asyncio.run(go())

@@ -33,6 +33,9 @@ from helix.settings import Settings
 from helix.store.jsraw import direct_get_last
 from helix.store.replay import replay_batches
 from helix.store.streams import MARKET
+from helix.strategies.autotrader import AutoTrader, AutoTraderConfig
+from helix.strategies.pipeline import TradingPipeline
+from helix.strategies.scanner import PerpsScanner, ScannerConfig
 from helix.trading.instruments import bybit_instruments, inferred, sim_instruments
 from helix.trading.ledger_store import LedgerEventStore
 from helix.trading.service import ExecutionService, Result
@@ -123,6 +126,7 @@ def build_service(
         clock=clock or SystemClock(),
         paper_balance=Decimal(str(settings.paper_balance)),
         live_allowed=settings.live_trading,
+        auto_paper=True,
     )
     for (venue, symbol), (_seq, t) in markets.trades.items():
         paper_v = venues.get((venue, "paper"))
@@ -286,8 +290,13 @@ async def serve(
     *,
     stop: asyncio.Event,
     on_ready: Callable[[ExecutionService], Awaitable[None]] | None = None,
+    autotrade: tuple[ScannerConfig, AutoTraderConfig] | None = None,
 ) -> None:
-    """Run the execution service until ``stop`` is set: commands over NATS, the market live."""
+    """Run the execution service until ``stop`` is set: commands over NATS, the market live.
+
+    With ``autotrade`` the scanner and the auto-trader follow the market in the same process,
+    through the same :class:`~helix.strategies.pipeline.TradingPipeline` a backtest uses.
+    """
     codec = Codec()
     async with running_service(rt, settings) as svc:
 
@@ -308,15 +317,24 @@ async def serve(
         if rest is not None:
             start = min(start, rest)
 
+        pipeline = (
+            TradingPipeline(svc, PerpsScanner(autotrade[0]), AutoTrader(autotrade[1]))
+            if autotrade is not None
+            else None
+        )
+
         async def follow() -> None:
             last_saved = 0
             async for batch in replay_batches(
                 rt.nc, subjects="mkt.>", stream=MARKET, start_seq=start, live=True, batch=512
             ):
                 for seq, event in batch:
-                    await svc.market(seq, event)
+                    if pipeline is None:
+                        svc.feed(seq, event)
+                    else:
+                        await pipeline.on_market(seq, event)
                 seq = batch[-1][0]
-                if seq - last_saved >= 1000:
+                if seq - last_saved >= 1000 or len(batch) < 512:  # every 1,000, and when idle
                     await svc.queue.join()
                     await _save_position(rt.nc, seq)
                     last_saved = seq

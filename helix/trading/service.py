@@ -64,6 +64,7 @@ from events.trading import (
 )
 from helix.clock import Clock
 from helix.errors import ValidationError
+from helix.trading.instruments import inferred
 from helix.venues.base import (
     Accepted,
     Cancelled,
@@ -76,6 +77,7 @@ from helix.venues.base import (
     RequestRejected,
     Venue,
 )
+from helix.venues.paper import PaperVenue
 
 SOURCE = "helix-execution"
 MAX_DRAIN = 256
@@ -140,10 +142,13 @@ class ExecutionService:
         clock: Clock,
         paper_balance: Decimal = Decimal("100000"),
         live_allowed: bool = False,
+        auto_paper: bool = False,
     ) -> None:
         self.store = store
         self.venues = dict(venues)  # (market venue, "paper"|"live") -> Venue
-        self.instruments = instruments
+        self._lookup = instruments
+        self._inferred: dict[tuple[str, str], Instrument] = {}
+        self.auto_paper = auto_paper
         self.risk = risk
         self.clock = clock
         self.paper_balance = paper_balance
@@ -220,12 +225,21 @@ class ExecutionService:
         if reports:
             self.queue.put_nowait(_Item("reports", ("market", (reports, event.ts_event))))
 
+    def instruments(self, venue: str, symbol: str) -> Instrument | None:
+        """A market's trading rules (configured, else inferred from its first trade)."""
+        return self._lookup(venue, symbol) or self._inferred.get((venue, symbol))
+
     def _market_inline(self, seq: int, event: Event) -> list[Report]:
         venue = getattr(event, "venue", None)
         symbol = getattr(event, "symbol", None)
         if venue is None or symbol is None:
             return []
         key = (venue, symbol)
+        if self.auto_paper:
+            if (venue, "paper") not in self.venues:
+                self.venues[(venue, "paper")] = PaperVenue(venue)
+            if isinstance(event, Trade) and self.instruments(venue, symbol) is None:
+                self._inferred[key] = inferred(symbol, event.price, event.qty)
         if isinstance(event, Ticker) and event.mark_price is not None:
             self.marks[key] = event.mark_price
             self._ticker_marks.add(key)
