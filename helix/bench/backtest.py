@@ -9,22 +9,19 @@ floor any backtest of the log pays.  The stream is removed afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import time
 from collections.abc import AsyncIterator, Callable
 
 from nats.aio.client import Client as NATS
-from nats.js.errors import NotFoundError
 
 from events.base import Event
 from helix.backtest.engine import Spec, run
 from helix.bench.projections import simulated_day
 from helix.bench.report import Figure
+from helix.bench.scratch import scratch_stream
 from helix.store.connect import connect
-from helix.store.market import MarketAppender
 from helix.store.replay import replay_batches
-from helix.store.streams import StreamSpec, ensure_stream
 
 STREAM, PREFIX = "BENCH_BACKTEST", "bbt"
 
@@ -43,33 +40,27 @@ async def run_backtest_bench(
 ) -> list[Figure]:
     data = simulated_day(hours)
     nc = await connect(nats_url, name="helix-bench-backtest")
-    js = nc.jetstream()
+    progress(f"publishing {len(data):,} events ...")
     try:
-        with contextlib.suppress(NotFoundError):
-            await js.delete_stream(STREAM)
-        await ensure_stream(
-            js, StreamSpec(name=STREAM, subjects=(f"{PREFIX}.>",), persist_async=True)
-        )
-        progress(f"publishing {len(data):,} events ...")
-        async with MarketAppender(nc, subject_prefix=PREFIX) as app:
-            await app.append_many(data)
-            await app.flush()
-        bare: list[float] = []
-        full: list[float] = []
-        for i in range(repeat):
-            progress(f"run {i + 1}/{repeat}: bare replay, then the backtest ...")
-            t = time.perf_counter()
-            n = 0
-            async for batch in _chunks(nc):
-                n += len(batch)
-            bare.append(n / (time.perf_counter() - t))
-            t = time.perf_counter()
-            out = await run(_chunks(nc), Spec("stop_hunt_autotrader"))
-            full.append(out.input_events / (time.perf_counter() - t))
+        async with scratch_stream(nc, STREAM, PREFIX, data):
+            return await _measure(nc, repeat, progress)
     finally:
-        with contextlib.suppress(NotFoundError):
-            await js.delete_stream(STREAM)
         await nc.close()
+
+
+async def _measure(nc: NATS, repeat: int, progress: Callable[[str], None]) -> list[Figure]:
+    bare: list[float] = []
+    full: list[float] = []
+    for i in range(repeat):
+        progress(f"run {i + 1}/{repeat}: bare replay, then the backtest ...")
+        t = time.perf_counter()
+        n = 0
+        async for batch in _chunks(nc):
+            n += len(batch)
+        bare.append(n / (time.perf_counter() - t))
+        t = time.perf_counter()
+        out = await run(_chunks(nc), Spec("stop_hunt_autotrader"))
+        full.append(out.input_events / (time.perf_counter() - t))
     return [
         Figure(
             "backtest: replay + scanner + auto-trader + paper venue",

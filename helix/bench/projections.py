@@ -17,14 +17,12 @@ import uuid
 from collections.abc import Callable, Iterable
 
 import asyncpg
-from nats.js.errors import NotFoundError
 
 from events.market import Liquidation, MarketEvent, Ticker, Trade
 from helix.bench.report import Figure
+from helix.bench.scratch import scratch_stream
 from helix.db.migrate import migrate
 from helix.store.connect import connect
-from helix.store.market import MarketAppender
-from helix.store.streams import StreamSpec, ensure_stream
 from projections.base import ns_to_dt
 from projections.registry import all_projectors
 from projections.runner import ProjectionRunner
@@ -56,21 +54,14 @@ async def run_projection_bench(
 ) -> list[Figure]:
     data = list(events) if events is not None else simulated_day()
     nc = await connect(nats_url, name="helix-bench-projections")
-    js = nc.jetstream()
     dbname = f"helix_bench_{uuid.uuid4().hex[:8]}"
     head, _, _ = database_url.rpartition("/")
     bench_url = f"{head}/{dbname}"
     admin = await asyncpg.connect(database_url)
+    stack = contextlib.AsyncExitStack()
     try:
-        with contextlib.suppress(NotFoundError):
-            await js.delete_stream(STREAM)
-        await ensure_stream(
-            js, StreamSpec(name=STREAM, subjects=(f"{PREFIX}.>",), persist_async=True)
-        )
         progress(f"publishing {len(data):,} events ...")
-        async with MarketAppender(nc, subject_prefix=PREFIX) as app:
-            await app.append_many(data)
-            await app.flush()
+        await stack.enter_async_context(scratch_stream(nc, STREAM, PREFIX, data))
         await admin.execute(f'CREATE DATABASE "{dbname}"')
         await asyncio.to_thread(migrate, bench_url)
 
@@ -108,8 +99,7 @@ async def run_projection_bench(
         finally:
             await conn.close()
     finally:
-        with contextlib.suppress(Exception):
-            await js.delete_stream(STREAM)
+        await stack.aclose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         await admin.close()
         await nc.close()

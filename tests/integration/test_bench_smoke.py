@@ -34,3 +34,24 @@ async def test_bench_projections_runs(services: RunningServices) -> None:
     )
     assert [f.name for f in figures] == ["log -> read models (4 projectors)"]
     assert figures[0].ours > 0
+
+
+async def test_bench_orders_runs(services: RunningServices) -> None:
+    from helix.bench.orders import run_orders_bench
+
+    figures = await run_orders_bench(
+        services.nats_url, services.database_url, commands=200, concurrency=4,
+        progress=lambda _m: None,
+    )  # fmt: skip
+    assert [f.unit for f in figures] == ["commands/s", "ms", "ms"]
+    assert all(f.ours > 0 and f.baseline > 0 for f in figures)
+
+
+async def test_bench_backtest_runs(services: RunningServices) -> None:
+    from helix.bench.backtest import run_backtest_bench
+
+    [figure] = await run_backtest_bench(
+        services.nats_url, hours=1, repeat=1, progress=lambda _m: None
+    )
+    assert figure.ours > 0
+    assert figure.baseline > 0
