@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from events.backtest import BacktestCompleted
+from events.broadcast import (
+    BroadcastAttempted,
+    BroadcastFailed,
+    BroadcastOpened,
+    BroadcastSent,
+)
 from events.market import Kline, Liquidation, Ticker, Trade
 from events.ops import DeadLetter, ImportCompleted
 from events.signals import ClusterTargeted, ImbalanceRanked, OiSpike, StopHunt, VolumeSpike
@@ -54,6 +60,10 @@ AnyEvent = (
     | TradingHalted
     | TradingResumed
     | BacktestCompleted
+    | BroadcastOpened
+    | BroadcastAttempted
+    | BroadcastSent
+    | BroadcastFailed
 )
 
 ALL_EVENT_TYPES = (
@@ -85,5 +95,9 @@ ALL_EVENT_TYPES = (
     TradingHalted,
     TradingResumed,
     BacktestCompleted,
+    BroadcastOpened,
+    BroadcastAttempted,
+    BroadcastSent,
+    BroadcastFailed,
 )
 TAGS: dict[str, type] = {str(t.__struct_config__.tag): t for t in ALL_EVENT_TYPES}

@@ -47,6 +47,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         risk_*: the risk guardian's limits (:class:`commands.risk.RiskConfig`): one symbol's
             exposure as a share of equity, gross leverage, open orders, the price band around
             the mark, the day's loss as a share of equity.
+        telegram_* / x_api_url / twilio_* / sms_to / smtp_* / email_*: where the broadcaster
+            (:mod:`helix.broadcast`) sends; the secrets (bot token, OAuth keys, Twilio SID and
+            auth token, SMTP login) are not settings but read by
+            :mod:`helix.broadcast.credentials`.  ``smtp_ca_file`` trusts a private relay's CA.
+        broadcast_routes: which item kinds (and minimum scores) go to which channel
+            (:mod:`helix.broadcast.routing`).
+        broadcast_unknown: after an attempt whose outcome is unknown, on a channel that cannot
+            be asked what it received (Telegram, email): ``skip`` (at most once) or ``resend``
+            (at least once).
+        broadcast_max_attempts / broadcast_backoff_s / broadcast_backoff_max_s: retries per
+            delivery, with exponential backoff (a ``retry_after`` from the far side wins).
+        broadcast_timeout_s: one request to a channel.
+        broadcast_heatmap_window: the heatmap attached to a signal (``24h``).
     """
 
     home: str = ""
@@ -86,6 +99,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     risk_max_open_orders: int = 50
     risk_price_band: float = 0.05
     risk_daily_loss_pct: float = 0.03
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_chat_id: str = ""
+    x_api_url: str = "https://api.x.com"
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_from: str = ""
+    sms_to: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_ca_file: str = ""
+    email_from: str = ""
+    email_to: str = ""
+    broadcast_routes: str = (
+        "telegram:*;email:*;x:liquidation_cluster_targeted,stop_hunt,oi_spike,volume_spike;"
+        "sms:liquidation_cluster_targeted:30"
+    )
+    broadcast_unknown: Literal["skip", "resend"] = "skip"
+    broadcast_max_attempts: int = 8
+    broadcast_backoff_s: float = 2.0
+    broadcast_backoff_max_s: float = 900.0
+    broadcast_timeout_s: float = 30.0
+    broadcast_heatmap_window: str = "24h"
 
     def __repr__(self) -> str:
         parts = []

@@ -5,9 +5,11 @@ from __future__ import annotations
 from helix.cli import (  # noqa: F401 - importing registers the commands
     backtest,
     bench,
+    broadcast,
     demo,
     events,
     feeds,
+    grafana,
     heatmap,
     importing,
     market,

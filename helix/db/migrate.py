@@ -69,6 +69,22 @@ def enable_timescaledb(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
     return on is not None
 
 
+def _up_to_date(
+    conn: psycopg.Connection[tuple[object, ...]], migrations: list[Migration]
+) -> MigrationReport | None:
+    """The report when every migration is applied unchanged (None: there is work, or doubt)."""
+    if conn.execute("SELECT to_regclass('helix_migrations')").fetchone() == (None,):
+        return None
+    done = {
+        int(v): str(c)  # type: ignore[call-overload]
+        for v, c in conn.execute("SELECT version, checksum FROM helix_migrations")
+    }
+    if any(done.get(m.version) != m.checksum for m in migrations):
+        return None  # pending or changed: the locked path applies or refuses
+    on = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    return MigrationReport(applied=[], already=len(done), timescaledb=on is not None)
+
+
 def migrate(
     database_url: str, directory: Path = MIGRATIONS_DIR, *, timescaledb: bool = True
 ) -> MigrationReport:
@@ -86,6 +102,9 @@ def migrate(
     except psycopg.OperationalError as exc:
         raise ServiceUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
     with conn:
+        up_to_date = _up_to_date(conn, migrations)
+        if up_to_date is not None:  # nothing to do: no DDL, so a role without it may call this
+            return up_to_date
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             tsdb = enable_timescaledb(conn) if timescaledb else False

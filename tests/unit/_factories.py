@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from events import trading as t
+from events.backtest import BacktestCompleted
 from events.base import Event
 from events.market import Kline, Liquidation, Ticker, Trade
 from events.ops import DeadLetter, ImportCompleted
@@ -237,4 +238,56 @@ def all_samples() -> list[Event]:
         trade(), liquidation(), ticker(), kline(), dead_letter(), import_completed(),
         cluster_targeted(), oi_spike(), volume_spike(), stop_hunt(), imbalance_ranked(),
         *trading_samples(),
+        *broadcast_samples(), backtest_completed(),
+    ]  # fmt: skip
+
+
+DELIVERY_ID = uuid.UUID("5d1e2c3b-4a59-5687-9a0b-1c2d3e4f5a6b")
+
+
+def broadcast_record(**overrides: Any) -> dict[str, Any]:
+    """Fields of every step of a broadcast delivery."""
+    fields: dict[str, Any] = {
+        **envelope(source="broadcaster", vertical="ops", causation_id=EVENT_ID),
+        "channel": "telegram",
+        "delivery_id": DELIVERY_ID,
+        "item_id": EVENT_ID,
+        "item_type": "signal.oi_spike.v1",
+        "item_seq": 77,
+        "attempt": 1,
+    }
+    fields.update(overrides)
+    return fields
+
+
+def backtest_completed(**overrides: Any) -> BacktestCompleted:
+    fields: dict[str, Any] = {
+        **envelope(source="helix-backtest"),
+        "run_id": "20261201-120000-abcdef",
+        "strategy": "stop_hunt_autotrader",
+        "manifest": '{"input_events":3}',
+        "manifest_sha256": "ab" * 32,
+        "input_events": 3,
+        "output_events": 2,
+    }
+    fields.update(overrides)
+    return BacktestCompleted(**fields)
+
+
+def broadcast_samples() -> list[Event]:
+    """One instance of every broadcast event type."""
+    from events.broadcast import (
+        BroadcastAttempted,
+        BroadcastFailed,
+        BroadcastOpened,
+        BroadcastSent,
+    )
+
+    return [
+        BroadcastOpened(**envelope(source="broadcaster", vertical="ops"), channel="sms",
+                        from_seq=12),
+        BroadcastAttempted(**broadcast_record(), ref="0b1c2d3e", digest="ab" * 32),
+        BroadcastSent(**broadcast_record(), remote_id="4711", how="sent"),
+        BroadcastFailed(**broadcast_record(attempt=2), outcome="unknown", reason="no answer",
+                        status=502, retry_at=1_700_000_000_200_000_000),
     ]  # fmt: skip

@@ -13,7 +13,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from events import trading as t
+from events.backtest import BacktestCompleted
 from events.base import HELIX_NAMESPACE, Event, stable_event_id
+from events.broadcast import BroadcastAttempted, BroadcastFailed, BroadcastOpened, BroadcastSent
 from events.catalogue import ALL_EVENT_TYPES, TAGS
 from events.market import Kline, Liquidation, Ticker, Trade, market_event_id
 from events.ops import DeadLetter, ImportCompleted
@@ -50,6 +52,11 @@ EXPECTED_TAGS: dict[type[Event], str] = {
     t.AccountOpened: "accounts.opened.v1",
     t.TradingHalted: "accounts.halted.v1",
     t.TradingResumed: "accounts.resumed.v1",
+    BroadcastOpened: "broadcast.opened.v1",
+    BroadcastAttempted: "broadcast.attempted.v1",
+    BroadcastSent: "broadcast.sent.v1",
+    BroadcastFailed: "broadcast.failed.v1",
+    BacktestCompleted: "backtest.completed.v1",
 }
 
 SAMPLES = f.all_samples()
