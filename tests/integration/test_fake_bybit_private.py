@@ -273,7 +273,8 @@ def test_limit_order_partial_fill_then_full_fill(fake: FakeBybit, http: Any) -> 
         )  # fmt: skip
         assert D(partial["leavesValue"]) == D("0.070") * D("93000.10")
         fake.fill(order_id, D("0.070"), D("92999.90"))
-        wait_for(lambda: len(got.items("execution")) == 2)
+        # The order and execution topics are separate frames: wait for both to arrive.
+        wait_for(lambda: len(got.items("execution")) == 2 and len(got.items("order")) == 3)
         statuses = [i["orderStatus"] for i in got.items("order")]
     assert statuses == ["New", "PartiallyFilled", "Filled"]
     done = open_order(http, orderLinkId="lim-1")
