@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from events.audit import Sealed
 from events.backtest import BacktestCompleted
 from events.broadcast import (
     BroadcastAttempted,
     BroadcastFailed,
     BroadcastOpened,
     BroadcastSent,
+)
+from events.fund import (
+    CommissionAccrued,
+    DepositRequested,
+    DepositSettled,
+    FeesCrystallised,
+    FundCommandRejected,
+    MemberJoined,
+    NavStruck,
+    PayoutMade,
+    WithdrawalRequested,
+    WithdrawalSettled,
 )
 from events.market import Kline, Liquidation, Ticker, Trade
 from events.ops import DeadLetter, ImportCompleted
@@ -64,6 +77,17 @@ AnyEvent = (
     | BroadcastAttempted
     | BroadcastSent
     | BroadcastFailed
+    | MemberJoined
+    | DepositRequested
+    | DepositSettled
+    | WithdrawalRequested
+    | WithdrawalSettled
+    | NavStruck
+    | FeesCrystallised
+    | CommissionAccrued
+    | PayoutMade
+    | FundCommandRejected
+    | Sealed
 )
 
 ALL_EVENT_TYPES = (
@@ -99,5 +123,16 @@ ALL_EVENT_TYPES = (
     BroadcastAttempted,
     BroadcastSent,
     BroadcastFailed,
+    MemberJoined,
+    DepositRequested,
+    DepositSettled,
+    WithdrawalRequested,
+    WithdrawalSettled,
+    NavStruck,
+    FeesCrystallised,
+    CommissionAccrued,
+    PayoutMade,
+    FundCommandRejected,
+    Sealed,
 )
 TAGS: dict[str, type] = {str(t.__struct_config__.tag): t for t in ALL_EVENT_TYPES}

@@ -6,9 +6,13 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from events import trading as t
+from events.audit import Sealed
 from events.backtest import BacktestCompleted
 from events.base import Event
+from events.fund import FUND_EVENT_TYPES
 from events.market import Kline, Liquidation, Ticker, Trade
 from events.ops import DeadLetter, ImportCompleted
 from events.signals import (
@@ -232,6 +236,41 @@ def trading_samples() -> list[Event]:
     ]  # fmt: skip
 
 
+def _value(t: msgspec.inspect.Type) -> Any:
+    """A plain valid value of a msgspec type (for events sampled by introspection)."""
+    mi = msgspec.inspect
+    if isinstance(t, mi.UnionType):
+        return _value(next(x for x in t.types if not isinstance(x, mi.NoneType)))
+    if isinstance(t, mi.LiteralType):
+        return t.values[0]
+    if isinstance(t, mi.StructType):
+        return t.cls(**{f.name: _value(f.type) for f in t.fields if f.required})
+    simple: dict[type, Any] = {
+        mi.StrType: "s-1", mi.IntType: 7, mi.BoolType: True, mi.FloatType: 0.5,
+        mi.DecimalType: Decimal("12.34"), mi.UUIDType: ORDER_ID, mi.BytesType: b"\x01",
+    }  # fmt: skip
+    for kind, v in simple.items():
+        if isinstance(t, kind):
+            return v
+    if isinstance(t, mi.TupleType | mi.VarTupleType):
+        inner = t.item_type if isinstance(t, mi.VarTupleType) else t.item_types[0]
+        return (_value(inner),)
+    if isinstance(t, mi.ListType):
+        return [_value(t.item_type)]
+    if isinstance(t, mi.DictType):
+        return {_value(t.key_type): _value(t.value_type)}
+    raise TypeError(f"no sample value for {t!r}")
+
+
+def introspected(cls: type[Event]) -> Event:
+    """An instance of ``cls`` with every required field set to a plain valid value."""
+    info = msgspec.inspect.type_info(cls)
+    assert isinstance(info, msgspec.inspect.StructType)
+    fields = {f.name: _value(f.type) for f in info.fields if f.required}
+    fields.update(envelope())
+    return cls(**fields)
+
+
 def all_samples() -> list[Event]:
     """One instance of every current event type."""
     return [
@@ -239,6 +278,7 @@ def all_samples() -> list[Event]:
         cluster_targeted(), oi_spike(), volume_spike(), stop_hunt(), imbalance_ranked(),
         *trading_samples(),
         *broadcast_samples(), backtest_completed(),
+        *(introspected(cls) for cls in FUND_EVENT_TYPES), introspected(Sealed),
     ]  # fmt: skip
 
 

@@ -12,7 +12,9 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from events import fund
 from events import trading as t
+from events.audit import Sealed
 from events.backtest import BacktestCompleted
 from events.base import HELIX_NAMESPACE, Event, stable_event_id
 from events.broadcast import BroadcastAttempted, BroadcastFailed, BroadcastOpened, BroadcastSent
@@ -57,6 +59,17 @@ EXPECTED_TAGS: dict[type[Event], str] = {
     BroadcastSent: "broadcast.sent.v1",
     BroadcastFailed: "broadcast.failed.v1",
     BacktestCompleted: "backtest.completed.v1",
+    fund.MemberJoined: "fund.member_joined.v1",
+    fund.DepositRequested: "fund.deposit_requested.v1",
+    fund.DepositSettled: "fund.deposit_settled.v1",
+    fund.WithdrawalRequested: "fund.withdrawal_requested.v1",
+    fund.WithdrawalSettled: "fund.withdrawal_settled.v1",
+    fund.NavStruck: "fund.nav_struck.v1",
+    fund.FeesCrystallised: "fund.fees_crystallised.v1",
+    fund.CommissionAccrued: "fund.commission_accrued.v1",
+    fund.PayoutMade: "fund.payout_made.v1",
+    fund.FundCommandRejected: "fund.command_rejected.v1",
+    Sealed: "audit.sealed.v1",
 }
 
 SAMPLES = f.all_samples()
