@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from helix.cli import (  # noqa: F401 - importing registers the commands
+    audit,
     backtest,
     bench,
     broadcast,

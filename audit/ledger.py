@@ -1,0 +1,111 @@
+"""Sealing and verifying the live ledger: the I/O around :mod:`audit.seals`.
+
+* :func:`read_stream` reads a stream's stored messages ``(sequence, bytes)`` from sequence 1 in
+  order, through one pull consumer (the payloads exactly as stored: what the leaves hash).
+* :func:`seal` reads the ledger up to its head, takes the latest seal (``ldg.audit.sealed``),
+  decides the new one and publishes it with ``Nats-Expected-Last-Subject-Sequence`` on the seal
+  subject, so two sealers racing cannot both write a seal.
+* :func:`verify_log` reads every seal and every message they cover and returns the findings
+  of :func:`audit.seals.verify_seals` (empty: the ledger holds exactly what was sealed, the
+  signatures are the fund's and each seal extends the previous one).
+"""
+
+from __future__ import annotations
+
+from nats.aio.client import Client as NATS
+
+from audit.seals import Finding, Message, decide_seal, verify_seals
+from audit.signing import FundKey
+from events.audit import Sealed
+from events.base import Envelope, stable_event_id
+from helix.codec import Codec
+from helix.errors import ConcurrencyError, StoreError
+from helix.store.jsraw import direct_get_last
+from helix.store.market import event_headers
+from helix.store.reader import PullReader
+from helix.store.streams import LEDGER
+
+SEAL_SUBJECT = "ldg.audit.sealed"
+
+
+async def read_stream(
+    nc: NATS, stream: str = LEDGER, *, filters: list[str] | None = None, up_to: int | None = None
+) -> list[Message]:
+    """Stored messages of ``stream`` from sequence 1 (to ``up_to``), in sequence order."""
+    out: list[Message] = []
+    async with PullReader(nc, stream, filters or [">"], start_seq=1) as reader:
+        async for chunk in reader.chunks():
+            for seq, _subject, data in chunk:
+                if up_to is not None and seq > up_to:
+                    return out
+                out.append((seq, data))
+    return out
+
+
+async def latest_seal(
+    nc: NATS, stream: str = LEDGER, *, subject: str = SEAL_SUBJECT
+) -> tuple[Sealed, int] | None:
+    """The newest seal and its own stream sequence, if any."""
+    msg = await direct_get_last(nc, stream, subject)
+    if msg is None:
+        return None
+    event = Codec().decode(msg.data)
+    return (event, msg.seq) if isinstance(event, Sealed) else None
+
+
+async def all_seals(nc: NATS, stream: str = LEDGER, *, subject: str = SEAL_SUBJECT) -> list[Sealed]:
+    codec = Codec()
+    out: list[Sealed] = []
+    async with PullReader(nc, stream, [subject], start_seq=1) as reader:
+        async for chunk in reader.chunks():
+            out.extend(
+                e for e in (codec.decode(d) for _s, _sub, d in chunk) if isinstance(e, Sealed)
+            )
+    return out
+
+
+async def seal(
+    nc: NATS, key: FundKey, *, now_ns: int, stream: str = LEDGER, subject: str = SEAL_SUBJECT
+) -> Sealed:
+    """Seal the stream up to its head; see the module docstring.
+
+    Raises:
+        SealError: nothing new, a gap, or the sealed prefix changed.
+        ConcurrencyError: another seal was written meanwhile.
+    """
+    info = await nc.jetstream().stream_info(stream)
+    head = info.state.last_seq
+    previous = await latest_seal(nc, stream, subject=subject)
+    messages = await read_stream(nc, stream, up_to=head)
+    envelope: Envelope = {
+        "event_id": stable_event_id("audit-seal", stream, head),
+        "ts_event": now_ns,
+        "ts_recorded": now_ns,
+        "source": "helix-audit",
+        "vertical": "fund",
+    }
+    sealed = decide_seal(
+        messages, stream=stream, previous=previous[0] if previous else None, key=key,
+        envelope=envelope,
+    )  # fmt: skip
+    headers = event_headers(sealed)
+    headers["Nats-Expected-Last-Subject-Sequence"] = str(previous[1] if previous else 0)
+    try:
+        ack = await nc.jetstream().publish(subject, Codec().encode(sealed), headers=headers)
+    except Exception as exc:  # nats-py raises an APIError for a wrong expected sequence
+        if "wrong last sequence" in str(exc).lower():
+            raise ConcurrencyError(f"another seal of {stream} was written meanwhile") from exc
+        raise StoreError(f"could not append the seal: {exc}") from exc
+    if ack.seq <= head:
+        raise StoreError(f"seal stored at {ack.seq}, not after the sealed head {head}")
+    return sealed
+
+
+async def verify_log(
+    nc: NATS, fund_address: str, *, stream: str = LEDGER, subject: str = SEAL_SUBJECT
+) -> tuple[list[Finding], int, int]:
+    """``(findings, seals checked, messages checked)`` for the whole stream."""
+    seals = await all_seals(nc, stream, subject=subject)
+    up_to = max((s.last_seq for s in seals), default=0)
+    messages = await read_stream(nc, stream, up_to=up_to) if up_to else []
+    return verify_seals(messages, seals, fund_address=fund_address), len(seals), len(messages)
