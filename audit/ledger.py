@@ -101,6 +101,18 @@ async def seal(
     return sealed
 
 
+async def seal_if_new(
+    nc: NATS, key: FundKey, *, now_ns: int, stream: str = LEDGER, subject: str = SEAL_SUBJECT
+) -> Sealed | None:
+    """Seal only if something besides the last seal itself was appended since it (a schedule
+    over an idle ledger writes nothing, instead of seals of seals)."""
+    info = await nc.jetstream().stream_info(stream)
+    previous = await latest_seal(nc, stream, subject=subject)
+    if info.state.last_seq == 0 or (previous and info.state.last_seq <= previous[1]):
+        return None
+    return await seal(nc, key, now_ns=now_ns, stream=stream, subject=subject)
+
+
 async def verify_log(
     nc: NATS, fund_address: str, *, stream: str = LEDGER, subject: str = SEAL_SUBJECT
 ) -> tuple[list[Finding], int, int]:

@@ -35,25 +35,70 @@ def fund_address(explicit: str | None) -> str:
         ) from exc
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def every_seconds(text: str) -> float:
+    """``"24h"`` -> 86400.0; units s, m, h, d.
+
+    Raises:
+        ConfigError: not a positive number followed by one of those units.
+    """
+    try:
+        value, unit = float(text[:-1]), _UNITS[text[-1:]]
+    except (ValueError, KeyError):
+        raise ConfigError(
+            f"--every {text!r}: give a number and a unit, e.g. 24h, 30m, 1d"
+        ) from None
+    if value <= 0:
+        raise ConfigError(f"--every {text!r} must be positive")
+    return value * unit
+
+
 @audit_app.command("seal")
-def seal() -> None:
-    """Seal the ledger up to its head (Merkle root over every stored event, signed)."""
-    from audit.ledger import seal as seal_ledger
+def seal(
+    every: Annotated[
+        str | None,
+        typer.Option(help="seal on this schedule, e.g. 24h (until stopped)"),
+    ] = None,
+) -> None:
+    """Seal the ledger up to its head (Merkle root over every stored event, signed by the fund's
+    key); nothing is written if only the last seal was appended since it."""
+    from audit.ledger import seal_if_new
     from audit.signing import fund_key
     from helix.bootstrap import runtime
     from helix.clock import SystemClock
+    from helix.errors import ConcurrencyError
 
     key = fund_key()
+    interval = every_seconds(every) if every else None
 
-    async def go() -> object:
+    def report(sealed: object | None) -> None:
+        if sealed is None:
+            out.print("nothing new since the last seal")
+            return
+        out.print(
+            f"sealed LEDGER 1..{sealed.last_seq}: root {sealed.root} "  # type: ignore[attr-defined]
+            f"(extends seal at {sealed.previous_seq}), signed by {sealed.signer}"  # type: ignore[attr-defined]
+        )
+
+    async def go() -> None:
         async with runtime(settings()) as rt:
-            return await seal_ledger(rt.nc, key, now_ns=SystemClock().now_ns())
+            while True:
+                try:
+                    report(await seal_if_new(rt.nc, key, now_ns=SystemClock().now_ns()))
+                except ConcurrencyError as exc:
+                    if interval is None:
+                        raise
+                    out.print(f"[yellow]{exc}; next attempt in {every}[/]")
+                if interval is None:
+                    return
+                await asyncio.sleep(interval)
 
-    sealed = asyncio.run(go())
-    out.print(
-        f"sealed LEDGER 1..{sealed.last_seq}: root {sealed.root} "  # type: ignore[attr-defined]
-        f"(extends seal at {sealed.previous_seq}), signed by {sealed.signer}"  # type: ignore[attr-defined]
-    )
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        out.print("stopped")
 
 
 @audit_app.command("verify")

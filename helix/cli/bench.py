@@ -134,3 +134,19 @@ def bench_backtest(
         )
     )
     print_figures("helix bench backtest", figures, out)
+
+
+@bench_app.command("audit")
+def bench_audit(
+    events: Annotated[int, typer.Option(help="ledger events to seal and verify")] = 1_000_000,
+) -> None:
+    """Seal and verify --log throughput on a ledger of N events, beside a bare read of it."""
+    from helix.bench.audit import run_audit_bench
+    from helix.bench.report import print_figures
+    from helix.bootstrap import endpoints
+
+    ends = endpoints(settings())
+    figures = asyncio.run(
+        run_audit_bench(ends.nats_url, events=events, progress=lambda m: err.print(f"[dim]{m}[/]"))
+    )
+    print_figures("helix bench audit", figures, out)

@@ -55,3 +55,15 @@ async def test_bench_backtest_runs(services: RunningServices) -> None:
     )
     assert figure.ours > 0
     assert figure.baseline > 0
+
+
+async def test_bench_audit_runs(services: RunningServices) -> None:
+    from helix.bench.audit import run_audit_bench
+
+    figures = await run_audit_bench(services.nats_url, events=2_000, progress=lambda _m: None)
+    assert [f.name.split(" (")[0] for f in figures] == [
+        "seal",
+        "verify --log",
+        "Merkle tree in memory",
+    ]
+    assert all(f.ours > 0 and f.baseline > 0 for f in figures)
