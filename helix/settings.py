@@ -44,6 +44,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         signal_*: the perps scanner's bar interval, heatmap window and thresholds (see
             :class:`helix.strategies.scanner.ScannerConfig`; defaults from quant.md App. A).
         paper_balance: opening balance of a paper account (quote currency).
+        fund_*: the fund (:class:`commands.fund.FundConfig`): its id, the trading accounts whose
+            book it owns (comma-separated, ``*`` = all), the first NAV per unit, the performance
+            fee over each lot's high-water mark, the annual management fee, and affiliate tiers
+            ``min_referred_aum:rate;...`` (decimal strings, so money never passes through float).
         risk_*: the risk guardian's limits (:class:`commands.risk.RiskConfig`): one symbol's
             exposure as a share of equity, gross leverage, open orders, the price band around
             the mark, the day's loss as a share of equity.
@@ -121,6 +125,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     broadcast_backoff_max_s: float = 900.0
     broadcast_timeout_s: float = 30.0
     broadcast_heatmap_window: str = "24h"
+    fund_id: str = "helix"
+    fund_accounts: str = "*"
+    fund_initial_nav: str = "10"
+    fund_performance_fee: str = "0.20"
+    fund_management_fee: str = "0.02"
+    fund_affiliate_tiers: str = "0:0.10;100000:0.15;1000000:0.20"
 
     def __repr__(self) -> str:
         parts = []

@@ -10,6 +10,7 @@ from helix.cli import (  # noqa: F401 - importing registers the commands
     demo,
     events,
     feeds,
+    fund,
     grafana,
     heatmap,
     importing,

@@ -1,0 +1,111 @@
+"""``helix fund`` as an operator runs it: members, flows, a NAV struck from the trading book in
+the log (fills in the trading aggregates, marks in ``MARKET``), fees and affiliates."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client as NATS
+
+from commands.store import Write
+from events.market import Trade
+from events.trading import FillBooked, position_id
+from helix.codec import Codec
+from helix.settings import load_settings
+from helix.store.streams import ensure_streams
+from helix.trading.ledger_store import LedgerEventStore
+from tests.services import RunningServices
+
+pytestmark = pytest.mark.integration
+
+
+def helix(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "COLUMNS": "200", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "helix.cli", "fund", *args],
+        capture_output=True, text=True, timeout=120, env=full, check=False,
+    )  # fmt: skip
+
+
+def figure(text: str, name: str) -> str:
+    match = re.search(rf"│ {re.escape(name)}\s+│\s+(\S+) │", text)
+    assert match, text
+    return match.group(1)
+
+
+async def seed_book(nc: NATS, services: RunningServices, account: str, venue: str) -> None:
+    """Long 1 BTC bought at 60,000 (fee 30) in the trading aggregates; last trade at 61,000."""
+    env = {"ts_event": 1, "ts_recorded": 1, "source": "test", "vertical": "perps"}
+    fill = FillBooked(
+        event_id=uuid.uuid4(), **env, account=account, venue=venue, symbol="BTCUSDT",  # type: ignore[arg-type]
+        order_id=uuid.uuid4(), exec_id="x1", side="buy", qty=D(1), price=D(60000), fee=D(30),
+        realized_pnl=D(0), size=D(1), entry_price=D(60000),
+    )  # fmt: skip
+    store = LedgerEventStore.open(
+        nc, nats_url=services.nats_url, database_url=services.database_url
+    )
+    try:
+        await store.append(
+            [Write(position_id(account, venue, "BTCUSDT"), 0, [fill])], command_id=f"seed-{account}"
+        )
+    finally:
+        await store.aclose()
+    trade = Trade(
+        event_id=uuid.uuid4(), **env, venue=venue, symbol="BTCUSDT", trade_id="t1",  # type: ignore[arg-type]
+        price=D(61000), qty=D("0.1"), side="buy",
+    )  # fmt: skip
+    await nc.jetstream().publish(f"mkt.{venue}.trade.BTCUSDT", Codec().encode(trade))
+
+
+async def test_operator_session(nc: NATS, services: RunningServices, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8]
+    account, venue = f"fund-{tag}", f"v{tag}"
+    await ensure_streams(nc.jetstream(), load_settings({}, dotenv=Path("/nonexistent")))
+    await seed_book(nc, services, account, venue)
+    env = {
+        "HELIX_HOME": str(tmp_path), "HELIX_NATS_URL": services.nats_url,
+        "HELIX_DATABASE_URL": services.database_url, "HELIX_FUND_ID": f"f{tag}",
+        "HELIX_FUND_ACCOUNTS": account,
+    }  # fmt: skip
+
+    def ok(*args: str) -> str:
+        res = helix(*args, env=env)
+        assert res.returncode == 0, res.stdout + res.stderr
+        return res.stdout
+
+    ok("member", "add", "alice", "--kyc", "K1")
+    ok("member", "add", "bob", "--kyc", "K2", "--affiliate", "carol")
+    refused = helix("member", "add", "eve", env=env)
+    assert refused.returncode != 0
+    assert "missing_kyc" in refused.stderr
+    assert "1000.00000000 units at NAV 10" in ok("deposit", "alice", "10000")
+    ok("deposit", "bob", "90000")
+    bad = helix("deposit", "bob", "ten", env=env)
+    assert bad.returncode != 0
+    assert "'ten' is not a number" in bad.stderr
+
+    # equity 100,000 + (61,000 - 60,000) - 30 = 100,970 over 10,000 units
+    nav = ok("nav", "--strike")
+    assert figure(nav, "NAV per unit") == "10.09700000"
+    assert figure(nav, "book PnL (at strike)") == "970"
+    assert figure(nav, "conservation gap") == "0"
+
+    fees = ok("fees", "--crystallise", "--days", "365")
+    assert "commission" in fees
+    assert "carol" in ok("affiliates")
+    out = ok("withdraw", "alice", "--units", "100")
+    assert "settled: 100 units at NAV 10.09700000, paid 1009.70" in out
+    members = ok("member", "list")
+    assert "alice" in members
+    assert "bob" in members
+    assert figure(ok("nav"), "conservation gap") == "0"
+    too_much = helix("withdraw", "alice", "--units", "100000", env=env)
+    assert too_much.returncode != 0
+    assert "insufficient_units" in too_much.stderr
