@@ -113,7 +113,8 @@ def decide_crystallise(
         envelope: the event envelope.
 
     Returns:
-        One ``FeesCrystallised`` event, or none when the fund holds no units.
+        One ``FeesCrystallised`` event per member holding units (their lots only), in join
+        order; none when the fund holds no units.
     """
     ctx, nav = FUND_CONTEXT, state.nav_per_unit
     mgmt_rate = ctx.divide(ctx.multiply(config.management_fee_rate, days), DAYS_PER_YEAR)
@@ -138,25 +139,33 @@ def decide_crystallise(
                 units_redeemed=redeemed,
             )
         )
-    if not fees:
-        return []
-    perf_total = sum((f.performance_fee for f in fees), ZERO)
-    mgmt_total = sum((f.management_fee for f in fees), ZERO)
-    units = sum((f.units_redeemed for f in fees), ZERO)
-    event = FeesCrystallised(
-        **envelope,
-        fund_id=state.fund_id,
-        period_end=period_end,
-        nav_per_unit=nav,
-        days=days,
-        lots=tuple(fees),
-        performance_fee=perf_total,
-        management_fee=mgmt_total,
-        units_redeemed=units,
-        # members lose units × NAV, the manager gains the fees
-        rounding=ctx.subtract(ctx.multiply(units, nav), perf_total + mgmt_total),
-    )
-    return [event]
+    by_member: dict[str, list[LotFee]] = {}
+    for f in fees:
+        by_member.setdefault(f.member_id, []).append(f)
+    # one event per member (in join order), so a member's audit export proves its own fees
+    # without revealing another member's lots
+    events: list[FundEvent] = []
+    for member_id in (m for m in state.members if m in by_member):
+        lots = by_member[member_id]
+        perf_total = sum((f.performance_fee for f in lots), ZERO)
+        mgmt_total = sum((f.management_fee for f in lots), ZERO)
+        units = sum((f.units_redeemed for f in lots), ZERO)
+        events.append(
+            FeesCrystallised(
+                **nth_envelope(envelope, len(events)),
+                fund_id=state.fund_id,
+                period_end=period_end,
+                nav_per_unit=nav,
+                days=days,
+                lots=tuple(lots),
+                performance_fee=perf_total,
+                management_fee=mgmt_total,
+                units_redeemed=units,
+                # members lose units × NAV, the manager gains the fees
+                rounding=ctx.subtract(ctx.multiply(units, nav), perf_total + mgmt_total),
+            )
+        )
+    return events
 
 
 def referred_aum(state: FundState, affiliate_id: str) -> Decimal:

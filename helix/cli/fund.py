@@ -91,7 +91,8 @@ def describe(e: object) -> str:
     if isinstance(e, ev.FeesCrystallised):
         perf = sum((f.performance_fee for f in e.lots), Decimal(0))
         mgmt = sum((f.management_fee for f in e.lots), Decimal(0))
-        return f"fees crystallised on {len(e.lots)} lots: performance {perf}, management {mgmt}"
+        who = e.lots[0].member_id if e.lots else "-"
+        return f"fees crystallised for {who}: performance {perf}, management {mgmt}"
     if isinstance(e, ev.CommissionAccrued):
         return (f"commission {e.amount} to {e.affiliate_id} on {e.member_id}'s fees "
                 f"{e.fee_base} (tier {e.tier}, rate {e.rate})")  # fmt: skip

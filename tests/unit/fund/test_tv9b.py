@@ -89,11 +89,13 @@ def test_withdrawal_at_the_hwm_pays_no_fee() -> None:
 
 def test_day3_crystallisation_charges_alice_14_and_bob_nothing() -> None:
     fund, _ = tv9b()
-    [event] = fund.apply(
+    for_alice, for_bob = fund.apply(
         decide_crystallise(fund.state, CONFIG, period_end=3, days=D(1), envelope=fund.env(3))
     )
-    assert isinstance(event, FeesCrystallised)
-    alice, bob = event.lots
+    assert isinstance(for_alice, FeesCrystallised)
+    assert isinstance(for_bob, FeesCrystallised)
+    # one event per member: a member's export proves its own fees and nobody else's
+    [alice], [bob] = for_alice.lots, for_bob.lots
     assert (alice.member_id, alice.performance_fee, alice.hwm_after) == ("alice", D("14.00"), D(11))
     assert alice.units_redeemed == D("1.27272727")  # 14 / 11 to 8 dp
     assert alice.units_redeemed.quantize(SIX) == D("1.272727")
