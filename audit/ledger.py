@@ -12,14 +12,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nats.aio.client import Client as NATS
 
+from audit.export import Export, build_export, write_export
 from audit.seals import Finding, Message, decide_seal, verify_seals
 from audit.signing import FundKey
 from events.audit import Sealed
 from events.base import Envelope, stable_event_id
 from helix.codec import Codec
-from helix.errors import ConcurrencyError, StoreError
+from helix.errors import ConcurrencyError, DomainError, StoreError
 from helix.store.jsraw import direct_get_last
 from helix.store.market import event_headers
 from helix.store.reader import PullReader
@@ -121,3 +124,32 @@ async def verify_log(
     up_to = max((s.last_seq for s in seals), default=0)
     messages = await read_stream(nc, stream, up_to=up_to) if up_to else []
     return verify_seals(messages, seals, fund_address=fund_address), len(seals), len(messages)
+
+
+async def export_member(
+    nc: NATS,
+    out_dir: Path,
+    *,
+    member_id: str,
+    fund_id: str,
+    accounts: frozenset[str] | None,
+    period_from: int,
+    period_to: int,
+    stream: str = LEDGER,
+    subject: str = SEAL_SUBJECT,
+) -> tuple[Export, list[Path]]:
+    """Write ``member_id``'s export from the log up to its latest seal.
+
+    Raises:
+        DomainError: no seal yet, the log differs from it, or the member has no sealed event.
+    """
+    latest = await latest_seal(nc, stream, subject=subject)
+    if latest is None:
+        raise DomainError("the ledger has no seal yet: run `helix audit seal` first")
+    sealed = latest[0]
+    messages = await read_stream(nc, stream, up_to=sealed.last_seq)
+    export = build_export(
+        messages, sealed, member_id=member_id, fund_id=fund_id, accounts=accounts,
+        period_from=period_from, period_to=period_to,
+    )  # fmt: skip
+    return export, write_export(export, out_dir)
