@@ -3,6 +3,7 @@ the log (fills in the trading aggregates, marks in ``MARKET``), fees and affilia
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client as NATS
 
+from audit.signing import FundKey
 from commands.store import Write
 from events.market import Trade
 from events.trading import FillBooked, position_id
@@ -25,11 +27,21 @@ from tests.services import RunningServices
 
 pytestmark = pytest.mark.integration
 
+KEY = "0x" + "33" * 32  # the key tests/integration/test_audit_cli.py seals LEDGER with
+
 
 def helix(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "COLUMNS": "200", **env}
     return subprocess.run(
         [sys.executable, "-m", "helix.cli", "fund", *args],
+        capture_output=True, text=True, timeout=120, env=full, check=False,
+    )  # fmt: skip
+
+
+def audit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "COLUMNS": "200", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "helix.cli", "audit", *args],
         capture_output=True, text=True, timeout=120, env=full, check=False,
     )  # fmt: skip
 
@@ -109,3 +121,30 @@ async def test_operator_session(nc: NATS, services: RunningServices, tmp_path: P
     too_much = helix("withdraw", "alice", "--units", "100000", env=env)
     assert too_much.returncode != 0
     assert "insufficient_units" in too_much.stderr
+
+    # the member's audit export, from the sealed log, verified offline
+    audit_env = {**env, "HELIX_FUND_PRIVATE_KEY": KEY}
+    sealed = audit("seal", env=audit_env)
+    assert sealed.returncode == 0, sealed.stdout + sealed.stderr
+    folder = tmp_path / "alice-export"
+    exported = audit("export", "--member", "alice", "--out", str(folder), env=audit_env)
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    assert "bob" not in (folder / "events.jsonl").read_text()
+    statement = json.loads((folder / "statement.json").read_text())
+    # the same units the fund's books give alice (1,000, less fee units, less 100 redeemed)
+    row = re.search(r"│ alice\s+│[^│]+│[^│]+│[^│]+│\s+(\S+) │", members)
+    assert row, members
+    assert statement["closing_units"] == row.group(1)
+    assert D(statement["closing_units"]) < 900
+    assert [f["kind"] for f in statement["flows"]] == ["deposit", "withdrawal"]
+    assert statement["positions"][0]["symbol"] == "BTCUSDT"  # the fund's book, from its fills
+    address = FundKey.from_private_key(KEY).address
+    checked = audit("verify", str(folder), "--address", address, env={})
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    rows = (folder / "events.jsonl").read_text().splitlines()
+    rows[0], rows[1] = rows[1], rows[0]
+    (folder / "events.jsonl").write_text("\n".join(rows) + "\n")
+    swapped = audit("verify", str(folder), "--address", address, env={})
+    assert swapped.returncode == 3
+    assert "out of order" in swapped.stdout
