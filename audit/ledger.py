@@ -17,8 +17,10 @@ from pathlib import Path
 from nats.aio.client import Client as NATS
 
 from audit.export import Export, build_export, write_export
+from audit.navcheck import nav_findings
 from audit.seals import Finding, Message, decide_seal, verify_seals
 from audit.signing import FundKey
+from commands.fund import FundConfig
 from events.audit import Sealed
 from events.base import Envelope, stable_event_id
 from helix.codec import Codec
@@ -29,6 +31,7 @@ from helix.store.reader import PullReader
 from helix.store.streams import LEDGER
 
 SEAL_SUBJECT = "ldg.audit.sealed"
+_FUND_TAG = b"fund."
 
 
 async def read_stream(
@@ -117,13 +120,35 @@ async def seal_if_new(
 
 
 async def verify_log(
-    nc: NATS, fund_address: str, *, stream: str = LEDGER, subject: str = SEAL_SUBJECT
+    nc: NATS,
+    fund_address: str,
+    *,
+    stream: str = LEDGER,
+    subject: str = SEAL_SUBJECT,
+    fund_config: FundConfig | None = None,
 ) -> tuple[list[Finding], int, int]:
-    """``(findings, seals checked, messages checked)`` for the whole stream."""
+    """``(findings, seals checked, messages checked)`` for the whole stream: every seal, and
+    every NAV strike recomputed from the fund's history (:mod:`audit.navcheck`)."""
     seals = await all_seals(nc, stream, subject=subject)
     up_to = max((s.last_seq for s in seals), default=0)
     messages = await read_stream(nc, stream, up_to=up_to) if up_to else []
-    return verify_seals(messages, seals, fund_address=fund_address), len(seals), len(messages)
+    findings = verify_seals(messages, seals, fund_address=fund_address)
+    findings.extend(verify_navs(messages, fund_config or FundConfig())[0])
+    return findings, len(seals), len(messages)
+
+
+def verify_navs(messages: list[Message], config: FundConfig) -> tuple[list[Finding], int]:
+    """NAV findings over the fund events among ``messages`` (others are skipped unread: a fund
+    event's msgpack starts with its ``fund.`` type tag)."""
+    codec = Codec()
+    fund_events = []
+    for seq, data in messages:
+        if _FUND_TAG in data[:24]:
+            try:
+                fund_events.append((seq, codec.decode(data)))
+            except ValueError:
+                continue  # not an event: verify_seals already judges the bytes
+    return nav_findings(fund_events, config)
 
 
 async def export_member(

@@ -176,9 +176,15 @@ def verify(
 
     signer = fund_address(address)
 
+    from helix.fund.runtime import fund_config
+
+    cfg = settings()
+
     async def go() -> tuple[list[object], int, int]:
-        async with runtime(settings()) as rt:
-            findings, seals, messages = await verify_log(rt.nc, signer)
+        async with runtime(cfg) as rt:
+            findings, seals, messages = await verify_log(
+                rt.nc, signer, fund_config=fund_config(cfg)
+            )
             return list(findings), seals, messages
 
     findings, seals, messages = asyncio.run(go())
@@ -188,7 +194,7 @@ def verify(
         out.print("no seals yet: `helix audit seal` writes the first")
     elif not findings:
         out.print(f"ok: {seals} seal(s) over {messages:,} ledger events, all consistent and "
-                  f"signed by {signer}")  # fmt: skip
+                  f"signed by {signer}; every NAV strike recomputes")  # fmt: skip
     if findings:
         raise typer.Exit(3)
 
