@@ -7,6 +7,7 @@ from dataclasses import replace
 from projections.accounts import AccountsProjector
 from projections.base import Projector
 from projections.candles import CandlesProjector
+from projections.fund import FundProjector
 from projections.funding import FundingProjector
 from projections.heatmap import HeatmapProjector
 from projections.liquidations import LiquidationsProjector
@@ -24,7 +25,12 @@ MarketProjector = (
     | HeatmapProjector
 )
 LedgerProjector = (
-    SignalsProjector | OrdersProjector | PositionsProjector | PnlProjector | AccountsProjector
+    SignalsProjector
+    | OrdersProjector
+    | PositionsProjector
+    | PnlProjector
+    | AccountsProjector
+    | FundProjector
 )
 
 
@@ -54,6 +60,7 @@ def all_projectors(
         PositionsProjector(),
         PnlProjector(),
         AccountsProjector(),
+        FundProjector(),
     ]
     for q in ledger:
         subjects = tuple(s.replace("ldg.", f"{ledger_prefix}.", 1) for s in q.subjects)
