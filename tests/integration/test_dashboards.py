@@ -38,7 +38,8 @@ READ_MODELS = {
     "liquidations_1m", "heatmap_bars", "heatmaps", "heatmap_columns", "heatmap_clusters",
     "heatmap_cells", "signals", "orders", "order_commands_rejected", "fills", "positions",
     "funding_payments", "pnl_daily", "accounts", "position_marks", "pnl_daily_with_unrealized",
-    "backtest_runs", "backtest_equity",
+    "backtest_runs", "backtest_equity", "fund_nav", "fund_members", "fund_affiliates",
+    "fund_member_equity",
 }  # fmt: skip
 PRIVATE = {"helix_migrations", "heatmap_markets"}
 
@@ -77,6 +78,10 @@ def demo() -> Iterator[Demo]:
         _ok("trade", "sell", "sim", "ETHUSDT", "0.2", "--strategy", "meanrev", env=env)
         _ok("trade", "buy", "sim", "BTCUSDT", "0.01", "--limit", "93000", env=env)
         _ok("strategies", "run", "--until-caught-up", env=env)
+        _ok("fund", "member", "add", "alice", "--kyc", "K1", "--affiliate", "carol", env=env)
+        _ok("fund", "deposit", "alice", "10000", env=env)
+        _ok("fund", "nav", "--strike", env=env)
+        _ok("fund", "fees", "--crystallise", "--days", "30", env=env)
         _ok("projections", "run", "--until-caught-up", env=env)
         lines = _ok("services", "env", env=env).splitlines()
         nats_url = lines[0].split("=", 1)[1]

@@ -36,6 +36,7 @@ def test_the_dashboards_of_the_read_models_that_exist() -> None:
         "helix-signals",
         "helix-trading",
         "helix-operations",
+        "helix-fund",
     }
 
 
@@ -76,11 +77,13 @@ def test_every_sql_uses_the_helix_datasource(uid: str) -> None:
             assert ann["datasource"]["uid"] == DATASOURCE_UID
 
 
-def test_time_ranges_show_the_demo_day_except_trading_which_shows_the_last_week() -> None:
+def test_time_ranges_show_the_demo_day_except_trading_and_fund_in_wall_clock_time() -> None:
     for uid, d in DASHBOARDS.items():
         tr = dashboard_time_range(d["time"], NOW)
         if uid == "helix-trading":
             assert d["time"] == {"from": "now-7d", "to": "now"}
+        elif uid == "helix-fund":  # NAV strikes are daily: a year of them
+            assert d["time"] == {"from": "now-1y", "to": "now"}
         else:
             assert (tr.start, tr.end) == DEMO_DAY, uid
 
