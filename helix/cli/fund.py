@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import typer
 from rich.table import Table
@@ -93,6 +93,8 @@ def describe(e: object) -> str:
         mgmt = sum((f.management_fee for f in e.lots), Decimal(0))
         who = e.lots[0].member_id if e.lots else "-"
         return f"fees crystallised for {who}: performance {perf}, management {mgmt}"
+    if isinstance(e, ev.PayoutMade):
+        return f"paid {e.amount} to {e.payee} {e.payee_id} (payout {e.payout_id})"
     if isinstance(e, ev.CommissionAccrued):
         return (f"commission {e.amount} to {e.affiliate_id} on {e.member_id}'s fees "
                 f"{e.fee_base} (tier {e.tier}, rate {e.rate})")  # fmt: skip
@@ -159,13 +161,36 @@ def withdraw(
     done(with_fund(lambda _rt, svc: svc.withdraw(member, amount=value, units=count)))
 
 
+@fund_app.command("payout")
+def payout(
+    payee: Annotated[str, typer.Argument(help="manager or affiliate")],
+    payee_id: Annotated[str, typer.Argument(help="who is paid (the affiliate's id)")],
+    amount: Annotated[str, typer.Argument(help="amount, whole cents")],
+) -> None:
+    """Pay the manager's fees or an affiliate's commissions out of the fund."""
+    if payee not in ("manager", "affiliate"):
+        raise ValidationError(f"payee must be manager or affiliate, not {payee!r}")
+    value = money(amount)
+    kind: Literal["manager", "affiliate"] = "manager" if payee == "manager" else "affiliate"
+    done(with_fund(lambda _rt, svc: svc.payout(kind, payee_id, value)))
+
+
 @fund_app.command("nav")
 def nav(
     strike: Annotated[
         bool, typer.Option("--strike", help="strike a NAV from the book now")
     ] = False,
+    every: Annotated[
+        str | None, typer.Option(help="with --strike: strike on this schedule, e.g. 24h")
+    ] = None,
 ) -> None:
-    """The fund's NAV and books; ``--strike`` values the trading book from the log and strikes."""
+    """The fund's NAV and books; ``--strike`` values the trading book from the log and strikes
+    (``--every 24h``: the daily strike, until stopped)."""
+    if every is not None:
+        if not strike:
+            raise ValidationError("--every needs --strike")
+        strike_every(every)
+        return
     from commands.fund import conservation_gap
     from helix.clock import SystemClock
     from helix.fund.runtime import book_valuation
@@ -194,6 +219,31 @@ def nav(
     for name, value in rows:
         table.add_row(name, str(value))
     out.print(table)
+
+
+def strike_every(every: str) -> None:
+    from helix.bootstrap import runtime
+    from helix.cli.audit import every_seconds
+    from helix.clock import SystemClock
+    from helix.errors import ConcurrencyError
+    from helix.fund.runtime import book_valuation, fund_service
+
+    interval, cfg = every_seconds(every), settings()
+
+    async def go() -> None:
+        async with runtime(cfg) as rt, fund_service(rt, cfg) as svc:
+            while True:
+                try:
+                    done(await svc.strike(await book_valuation(rt, cfg),
+                                          as_of=SystemClock().now_ns()))  # fmt: skip
+                except (DomainError, ConcurrencyError) as exc:
+                    out.print(f"[yellow]strike skipped: {exc}; next in {every}[/]")
+                await asyncio.sleep(interval)
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        out.print("stopped")
 
 
 @fund_app.command("fees")

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 from commands.fund import FundConfig, FundState, evolve_fund, fold_fund, new_fund
 from commands.fund_fees import BookValuation, decide_commissions, decide_crystallise
@@ -23,6 +24,7 @@ from commands.fund_fees import decide_strike_nav as strike
 from commands.fund_flows import (
     decide_deposit,
     decide_join,
+    decide_payout,
     decide_request_deposit,
     decide_request_withdrawal,
     decide_withdraw,
@@ -151,3 +153,13 @@ class FundService:
             lambda s, e: decide_commissions(s, config, envelope=e),
         ]
         return await self.run(steps, command_id=f"fees:{period_end}:{uuid.uuid4()}")
+
+    async def payout(
+        self, payee: Literal["manager", "affiliate"], payee_id: str, amount: Decimal
+    ) -> Outcome:
+        """Pay the manager's fees or an affiliate's commissions out of the fund."""
+        ref = f"pay-{uuid.uuid4().hex[:12]}"
+        step: Step = lambda s, e: decide_payout(  # noqa: E731
+            s, payout_id=ref, payee=payee, payee_id=payee_id, amount=amount, envelope=e
+        )
+        return await self.run([step], command_id=ref)

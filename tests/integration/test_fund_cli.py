@@ -112,6 +112,13 @@ async def test_operator_session(nc: NATS, services: RunningServices, tmp_path: P
     fees = ok("fees", "--crystallise", "--days", "365")
     assert "commission" in fees
     assert "carol" in ok("affiliates")
+    assert "paid 0.01 to affiliate carol" in ok("payout", "affiliate", "carol", "0.01")
+    greedy = helix("payout", "manager", "mgr", "1000000", env=env)
+    assert greedy.returncode != 0
+    assert "refused" in greedy.stderr
+    lonely = helix("nav", "--every", "24h", env=env)
+    assert lonely.returncode != 0
+    assert "--every needs --strike" in lonely.stderr
     out = ok("withdraw", "alice", "--units", "100")
     assert "settled: 100 units at NAV 10.09700000, paid 1009.70" in out
     members = ok("member", "list")
