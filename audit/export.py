@@ -32,7 +32,7 @@ from audit.statement import Statement, concerns, foreign, statement
 from events.audit import Sealed
 from events.base import Event
 from helix.codec import Codec
-from helix.errors import DomainError
+from helix.errors import DomainError, ValidationError
 
 FILES = ("events.jsonl", "events.csv", "proofs.json", "seal.json", "statement.json")
 
@@ -82,7 +82,7 @@ def build_export(
     for seq, data in messages:
         try:
             event = codec.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except ValidationError:
             continue  # not an event (a foreign message on the ledger): never in an export
         if concerns(event, member_id, fund_id, accounts):
             records.append((seq, data, event))
@@ -183,7 +183,7 @@ def verify_export(directory: Path, *, fund_address: str | None = None) -> Verifi
             findings.append(f"{where}: not in the sealed ledger (altered, or its proof is wrong)")
         try:
             event = codec.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except ValidationError:
             findings.append(f"{where}: stored bytes are not an event")
             continue
         if as_json(event) != item.event:

@@ -24,7 +24,7 @@ from commands.fund import FundConfig
 from events.audit import Sealed
 from events.base import Envelope, stable_event_id
 from helix.codec import Codec
-from helix.errors import ConcurrencyError, DomainError, StoreError
+from helix.errors import ConcurrencyError, DomainError, StoreError, ValidationError
 from helix.store.jsraw import direct_get_last
 from helix.store.market import event_headers
 from helix.store.reader import PullReader
@@ -146,7 +146,7 @@ def verify_navs(messages: list[Message], config: FundConfig) -> tuple[list[Findi
         if _FUND_TAG in data[:24]:
             try:
                 fund_events.append((seq, codec.decode(data)))
-            except ValueError:
+            except ValidationError:
                 continue  # not an event: verify_seals already judges the bytes
     return nav_findings(fund_events, config)
 

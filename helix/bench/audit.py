@@ -15,7 +15,6 @@ no Merkle code can read the log faster than that.  The stream is removed afterwa
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import time
@@ -25,13 +24,13 @@ from decimal import Decimal
 
 from eth_account import Account
 from nats.aio.client import Client as NATS
-from nats.js import api
 from nats.js.errors import NotFoundError
 
 from audit.ledger import read_stream, seal, verify_log
 from audit.merkle import MerkleTree
 from audit.signing import FundKey
 from events.trading import OrderFilled
+from helix.bench.baselines import bare_ordered_read
 from helix.bench.report import Figure
 from helix.codec import Codec
 from helix.store.connect import connect
@@ -82,28 +81,6 @@ async def _fill(nc: NATS, payloads: list[bytes]) -> None:
     await js.publish_async_completed()
 
 
-async def bare_read(nc: NATS, n: int) -> float:
-    """Messages/s of an ordered consumer that only counts ``n`` messages."""
-    seen = 0
-    done = asyncio.get_running_loop().create_future()
-
-    async def cb(_msg: object) -> None:
-        nonlocal seen
-        seen += 1
-        if seen == n and not done.done():
-            done.set_result(None)
-
-    t = time.perf_counter()
-    sub = await nc.jetstream().subscribe(
-        f"{PREFIX}.>", stream=BENCH_AUDIT, cb=cb, ordered_consumer=True,
-        deliver_policy=api.DeliverPolicy.ALL, pending_msgs_limit=-1, pending_bytes_limit=-1,
-    )  # fmt: skip
-    await done
-    rate = n / (time.perf_counter() - t)
-    await sub.unsubscribe()
-    return rate
-
-
 async def run_audit_bench(
     nats_url: str, *, events: int = 1_000_000, progress: Callable[[str], None] = print
 ) -> list[Figure]:
@@ -116,7 +93,7 @@ async def run_audit_bench(
         await _fill(nc, payloads)
 
         progress("bare read ...")
-        floor = await bare_read(nc, events)
+        floor = await bare_ordered_read(nc, BENCH_AUDIT, f"{PREFIX}.>", events)
 
         progress("seal ...")
         t = time.perf_counter()

@@ -25,10 +25,10 @@ from eventsourcing import postgres as es_postgres
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.utils import Environment
 from nats.aio.client import Client as NATS
-from nats.js import api
 from nats.js.errors import NotFoundError
 
 from events.market import Trade, market_event_id
+from helix.bench.baselines import bare_ordered_read
 from helix.bench.report import Figure
 from helix.codec import Codec
 from helix.eventstore.factory import JetStreamFactory, pg_datastore_kwargs
@@ -145,29 +145,7 @@ async def replay_speed(nc: NATS, n: int) -> tuple[float, float]:
     ours = count / (time.perf_counter() - t)
     assert count == n, count
 
-    js = nc.jetstream()
-    seen = 0
-    done = asyncio.get_running_loop().create_future()
-
-    async def cb(_msg: object) -> None:
-        nonlocal seen
-        seen += 1
-        if seen == n and not done.done():
-            done.set_result(None)
-
-    t = time.perf_counter()
-    sub = await js.subscribe(
-        "bm.>",
-        stream=BENCH_MARKET,
-        cb=cb,
-        ordered_consumer=True,
-        deliver_policy=api.DeliverPolicy.ALL,
-        pending_msgs_limit=-1,
-        pending_bytes_limit=-1,
-    )
-    await done
-    bare = n / (time.perf_counter() - t)
-    await sub.unsubscribe()
+    bare = await bare_ordered_read(nc, BENCH_MARKET, "bm.>", n)
     return ours, bare
 
 

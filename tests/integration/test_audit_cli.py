@@ -15,6 +15,7 @@ from nats.aio.client import Client as NATS
 from audit.signing import FundKey
 from helix.settings import load_settings
 from helix.store.streams import ensure_streams
+from tests.e2e.test_cli import helix as run_helix
 from tests.services import RunningServices
 
 pytestmark = pytest.mark.integration
@@ -24,11 +25,7 @@ OTHER = FundKey.from_private_key("0x" + "44" * 32).address
 
 
 def helix(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "COLUMNS": "200", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "helix.cli", "audit", *args],
-        capture_output=True, text=True, timeout=120, env=full, check=False,
-    )  # fmt: skip
+    return run_helix("audit", *args, env=env)
 
 
 async def test_seal_then_verify(nc: NATS, services: RunningServices, tmp_path: Path) -> None:

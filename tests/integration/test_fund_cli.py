@@ -4,10 +4,8 @@ the log (fills in the trading aggregates, marks in ``MARKET``), fees and affilia
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import uuid
 from decimal import Decimal as D
 from pathlib import Path
@@ -23,6 +21,7 @@ from helix.codec import Codec
 from helix.settings import load_settings
 from helix.store.streams import ensure_streams
 from helix.trading.ledger_store import LedgerEventStore
+from tests.e2e.test_cli import helix as run_helix
 from tests.services import RunningServices
 
 pytestmark = pytest.mark.integration
@@ -31,19 +30,11 @@ KEY = "0x" + "33" * 32  # the key tests/integration/test_audit_cli.py seals LEDG
 
 
 def helix(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "COLUMNS": "200", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "helix.cli", "fund", *args],
-        capture_output=True, text=True, timeout=120, env=full, check=False,
-    )  # fmt: skip
+    return run_helix("fund", *args, env=env)
 
 
 def audit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "COLUMNS": "200", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "helix.cli", "audit", *args],
-        capture_output=True, text=True, timeout=120, env=full, check=False,
-    )  # fmt: skip
+    return run_helix("audit", *args, env=env)
 
 
 def figure(text: str, name: str) -> str:

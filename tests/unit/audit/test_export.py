@@ -153,3 +153,14 @@ def test_a_log_that_differs_from_its_seal_is_refused(log: Log) -> None:
     with pytest.raises(DomainError, match="differs from its latest seal"):
         build_export(changed, seal, member_id="alice", fund_id="fund-1", accounts=None,
                      period_from=0, period_to=DAY)  # fmt: skip
+
+
+def test_a_message_that_is_no_event_is_sealed_but_never_exported(tmp_path: Path, log: Log) -> None:
+    messages, _ = log
+    messages = [*messages, (len(messages) + 1, b"event 0")]  # a stray publish on the ledger
+    env: Envelope = {"event_id": uuid.uuid4(), "ts_event": 6, "ts_recorded": 6, "source": "t",
+                     "vertical": "fund"}  # fmt: skip
+    seal = decide_seal(messages, stream="LEDGER", previous=None, key=FUND, envelope=env)
+    d = export_to(tmp_path, (messages, seal))
+    assert verify_export(d, fund_address=FUND.address).findings == []
+    assert str(len(messages)) not in json.loads((d / "proofs.json").read_text())["proofs"]
