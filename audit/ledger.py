@@ -17,7 +17,7 @@ from pathlib import Path
 from nats.aio.client import Client as NATS
 
 from audit.export import Export, build_export, write_export
-from audit.navcheck import nav_findings
+from audit.navcheck import BookCheck, nav_findings
 from audit.seals import Finding, Message, decide_seal, verify_seals
 from audit.signing import FundKey
 from commands.fund import FundConfig
@@ -32,6 +32,7 @@ from helix.store.streams import LEDGER
 
 SEAL_SUBJECT = "ldg.audit.sealed"
 _FUND_TAG = b"fund."
+_POSITION_TAG = b"positions."
 
 
 async def read_stream(
@@ -126,6 +127,7 @@ async def verify_log(
     stream: str = LEDGER,
     subject: str = SEAL_SUBJECT,
     fund_config: FundConfig | None = None,
+    book: BookCheck | None = None,
 ) -> tuple[list[Finding], int, int]:
     """``(findings, seals checked, messages checked)`` for the whole stream: every seal, and
     every NAV strike recomputed from the fund's history (:mod:`audit.navcheck`)."""
@@ -133,22 +135,25 @@ async def verify_log(
     up_to = max((s.last_seq for s in seals), default=0)
     messages = await read_stream(nc, stream, up_to=up_to) if up_to else []
     findings = verify_seals(messages, seals, fund_address=fund_address)
-    findings.extend(verify_navs(messages, fund_config or FundConfig())[0])
+    findings.extend(verify_navs(messages, fund_config or FundConfig(), book=book)[0])
     return findings, len(seals), len(messages)
 
 
-def verify_navs(messages: list[Message], config: FundConfig) -> tuple[list[Finding], int]:
-    """NAV findings over the fund events among ``messages`` (others are skipped unread: a fund
-    event's msgpack starts with its ``fund.`` type tag)."""
+def verify_navs(
+    messages: list[Message], config: FundConfig, *, book: BookCheck | None = None
+) -> tuple[list[Finding], int]:
+    """NAV findings over the fund (and booked position) events among ``messages``; others are
+    skipped unread (an event's msgpack starts with its type tag)."""
     codec = Codec()
     fund_events = []
     for seq, data in messages:
-        if _FUND_TAG in data[:24]:
+        head = data[:32]
+        if _FUND_TAG in head or (book is not None and _POSITION_TAG in head):
             try:
                 fund_events.append((seq, codec.decode(data)))
             except ValidationError:
                 continue  # not an event: verify_seals already judges the bytes
-    return nav_findings(fund_events, config)
+    return nav_findings(fund_events, config, book=book)
 
 
 async def export_member(

@@ -176,15 +176,17 @@ def verify(
 
     signer = fund_address(address)
 
-    from helix.fund.runtime import fund_config
+    from audit.navcheck import BookCheck
+    from helix.fund.runtime import fund_accounts, fund_config
 
     cfg = settings()
 
     async def go() -> tuple[list[object], int, int]:
         async with runtime(cfg) as rt:
             findings, seals, messages = await verify_log(
-                rt.nc, signer, fund_config=fund_config(cfg)
-            )
+                rt.nc, signer, fund_config=fund_config(cfg),
+                book=BookCheck(cfg.fund_id, fund_accounts(cfg)),
+            )  # fmt: skip
             return list(findings), seals, messages
 
     findings, seals, messages = asyncio.run(go())

@@ -140,6 +140,11 @@ async def test_operator_session(nc: NATS, services: RunningServices, tmp_path: P
     checked = audit("verify", str(folder), "--address", address, env={})
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
+    # the whole log: every seal, and every strike of this fund against its booked fills
+    whole = audit("verify", "--log", "--address", address, env=audit_env)
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    assert "every NAV strike recomputes" in whole.stdout
+
     rows = (folder / "events.jsonl").read_text().splitlines()
     rows[0], rows[1] = rows[1], rows[0]
     (folder / "events.jsonl").write_text("\n".join(rows) + "\n")
