@@ -37,28 +37,14 @@ class NoImages:
 
 def draw_png(hm: Any, *, width_px: int = 1200, height_px: int = 675) -> bytes:
     """Draw a :class:`projections.heatmap.StoredHeatmap` and return the PNG bytes."""
-    from helix.charts.heatmap_png import ClusterMark, render_heatmap_png
+    from helix.charts.heatmap_png import render_stored_heatmap
 
-    marks = [
-        ClusterMark(price=c["price"], side=c["side"], size_usd=c["size_usd"], score=c["score"])
-        for c in hm.clusters[:5]
-    ]
     with tempfile.TemporaryDirectory(prefix="helix-broadcast-") as tmp:
         path = Path(tmp) / "heatmap.png"
-        render_heatmap_png(
-            path,
-            column_ts=hm.column_ts,
-            edges=hm.edges,
-            long=hm.long,
-            short=hm.short,
-            close=hm.close,
-            high=hm.high,
-            low=hm.low,
-            clusters=marks,
-            title=f"{hm.venue} {hm.symbol} liquidation heatmap, {hm.window}",
-            width_px=width_px,
-            height_px=height_px,
-        )
+        render_stored_heatmap(
+            hm, path, title=f"{hm.venue} {hm.symbol} liquidation heatmap, {hm.window}",
+            width_px=width_px, height_px=height_px,
+        )  # fmt: skip
         return path.read_bytes()
 
 

@@ -55,12 +55,14 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from helix.quant.clusters import ScoredCluster
+    from projections.heatmap import StoredHeatmap
 
 __all__ = [
     "ClusterMark",
     "HeatmapArrays",
     "heatmap_from_result",
     "render_heatmap_png",
+    "render_stored_heatmap",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -338,3 +340,18 @@ def _figure(
     )
     fig.text((_MARGIN_LEFT + map_w) / width_px, top, info, color=_FG, fontsize=9, ha="right")
     return fig
+
+
+def render_stored_heatmap(
+    hm: StoredHeatmap, path: Path, *, title: str, width_px: int = 1600, height_px: int = 900
+) -> None:
+    """Draw a heatmap read back from the read model (its five strongest clusters marked)."""
+    marks = [
+        ClusterMark(price=c["price"], side=c["side"], size_usd=c["size_usd"], score=c["score"])
+        for c in hm.clusters[:5]
+    ]
+    render_heatmap_png(
+        path, column_ts=hm.column_ts, edges=hm.edges, long=hm.long, short=hm.short,
+        close=hm.close, high=hm.high, low=hm.low, clusters=marks, title=title,
+        width_px=width_px, height_px=height_px,
+    )  # fmt: skip

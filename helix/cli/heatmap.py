@@ -104,26 +104,13 @@ def heatmap(
 
 def render_png(hm: object, path: Path) -> None:
     """Draw a stored heatmap (see :func:`projections.heatmap.load_heatmap`) to ``path``."""
-    from helix.charts.heatmap_png import ClusterMark, render_heatmap_png
+    from helix.charts.heatmap_png import render_stored_heatmap
     from projections.heatmap import StoredHeatmap
 
     assert isinstance(hm, StoredHeatmap)
-    marks = [
-        ClusterMark(price=c["price"], side=c["side"], size_usd=c["size_usd"], score=c["score"])
-        for c in hm.clusters[:5]
-    ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    render_heatmap_png(
-        path,
-        column_ts=hm.column_ts,
-        edges=hm.edges,
-        long=hm.long,
-        short=hm.short,
-        close=hm.close,
-        high=hm.high,
-        low=hm.low,
-        clusters=marks,
-        title=f"{hm.venue} {hm.symbol} liquidation heatmap, {hm.window} (LHM-1)",
+    render_stored_heatmap(
+        hm, path, title=f"{hm.venue} {hm.symbol} liquidation heatmap, {hm.window} (LHM-1)"
     )
 
 
