@@ -28,7 +28,7 @@ import msgspec
 from audit.merkle import MerkleTree, hash_leaf, verify_inclusion
 from audit.seals import Message, seal_text
 from audit.signing import is_signed_by
-from audit.statement import Statement, concerns, foreign, statement
+from audit.statement import Statement, concerns, foreign, statement, tagged_events
 from events.audit import Sealed
 from events.base import Event
 from helix.codec import Codec
@@ -77,15 +77,11 @@ def build_export(
     tree = MerkleTree(hash_leaf(data) for _seq, data in messages)
     if tree.size != seal.leaves or tree.root().hex() != seal.root:
         raise DomainError("the ledger differs from its latest seal: run `helix audit verify --log`")
-    codec = Codec()
-    records: list[tuple[int, bytes, Event]] = []
-    for seq, data in messages:
-        try:
-            event = codec.decode(data)
-        except ValidationError:
-            continue  # not an event (a foreign message on the ledger): never in an export
-        if concerns(event, member_id, fund_id, accounts):
-            records.append((seq, data, event))
+    records = [
+        (seq, data, event)
+        for seq, data, event in tagged_events(messages)  # fund and booked-position events
+        if concerns(event, member_id, fund_id, accounts)
+    ]
     if not any(getattr(e, "member_id", None) == member_id for _s, _d, e in records):
         raise DomainError(f"member {member_id} has no event in the sealed ledger")
     proofs = Proofs(

@@ -20,19 +20,18 @@ from audit.export import Export, build_export, write_export
 from audit.navcheck import BookCheck, nav_findings
 from audit.seals import Finding, Message, decide_seal, verify_seals
 from audit.signing import FundKey
+from audit.statement import FUND_TAG, POSITION_TAG, tagged_events
 from commands.fund import FundConfig
 from events.audit import Sealed
 from events.base import Envelope, stable_event_id
 from helix.codec import Codec
-from helix.errors import ConcurrencyError, DomainError, StoreError, ValidationError
+from helix.errors import ConcurrencyError, DomainError, StoreError
 from helix.store.jsraw import direct_get_last
 from helix.store.market import event_headers
 from helix.store.reader import PullReader
 from helix.store.streams import LEDGER
 
 SEAL_SUBJECT = "ldg.audit.sealed"
-_FUND_TAG = b"fund."
-_POSITION_TAG = b"positions."
 
 
 async def read_stream(
@@ -80,9 +79,32 @@ async def seal(
         SealError: nothing new, a gap, or the sealed prefix changed.
         ConcurrencyError: another seal was written meanwhile.
     """
+    head, previous = await _head_and_latest(nc, stream, subject)
+    return await _seal(nc, key, now_ns, stream, subject, head, previous)
+
+
+async def seal_if_new(
+    nc: NATS, key: FundKey, *, now_ns: int, stream: str = LEDGER, subject: str = SEAL_SUBJECT
+) -> Sealed | None:
+    """Seal only if something besides the last seal itself was appended since it (a schedule
+    over an idle ledger writes nothing, instead of seals of seals)."""
+    head, previous = await _head_and_latest(nc, stream, subject)
+    if head == 0 or (previous and head <= previous[1]):
+        return None
+    return await _seal(nc, key, now_ns, stream, subject, head, previous)
+
+
+async def _head_and_latest(
+    nc: NATS, stream: str, subject: str
+) -> tuple[int, tuple[Sealed, int] | None]:
     info = await nc.jetstream().stream_info(stream)
-    head = info.state.last_seq
-    previous = await latest_seal(nc, stream, subject=subject)
+    return info.state.last_seq, await latest_seal(nc, stream, subject=subject)
+
+
+async def _seal(
+    nc: NATS, key: FundKey, now_ns: int, stream: str, subject: str, head: int,
+    previous: tuple[Sealed, int] | None,
+) -> Sealed:  # fmt: skip
     messages = await read_stream(nc, stream, up_to=head)
     envelope: Envelope = {
         "event_id": stable_event_id("audit-seal", stream, head),
@@ -106,18 +128,6 @@ async def seal(
     if ack.seq <= head:
         raise StoreError(f"seal stored at {ack.seq}, not after the sealed head {head}")
     return sealed
-
-
-async def seal_if_new(
-    nc: NATS, key: FundKey, *, now_ns: int, stream: str = LEDGER, subject: str = SEAL_SUBJECT
-) -> Sealed | None:
-    """Seal only if something besides the last seal itself was appended since it (a schedule
-    over an idle ledger writes nothing, instead of seals of seals)."""
-    info = await nc.jetstream().stream_info(stream)
-    previous = await latest_seal(nc, stream, subject=subject)
-    if info.state.last_seq == 0 or (previous and info.state.last_seq <= previous[1]):
-        return None
-    return await seal(nc, key, now_ns=now_ns, stream=stream, subject=subject)
 
 
 async def verify_log(
@@ -144,15 +154,8 @@ def verify_navs(
 ) -> tuple[list[Finding], int]:
     """NAV findings over the fund (and booked position) events among ``messages``; others are
     skipped unread (an event's msgpack starts with its type tag)."""
-    codec = Codec()
-    fund_events = []
-    for seq, data in messages:
-        head = data[:32]
-        if _FUND_TAG in head or (book is not None and _POSITION_TAG in head):
-            try:
-                fund_events.append((seq, codec.decode(data)))
-            except ValidationError:
-                continue  # not an event: verify_seals already judges the bytes
+    tags = (FUND_TAG, POSITION_TAG) if book is not None else (FUND_TAG,)
+    fund_events = [(seq, event) for seq, _data, event in tagged_events(messages, tags)]
     return nav_findings(fund_events, config, book=book)
 
 

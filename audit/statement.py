@@ -29,9 +29,32 @@ from events.fund import (
     WithdrawalSettled,
 )
 from events.trading import FillBooked, FundingBooked
+from helix.codec import Codec
+from helix.errors import ValidationError
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
+FUND_TAG = b"fund."
+POSITION_TAG = b"positions."
+"""Type-tag prefixes of the events a statement or a NAV check reads (an event's msgpack starts
+with its ``type``, so other messages are skipped without decoding)."""
+
+
+def tagged_events(
+    messages: Iterable[tuple[int, bytes]], tags: tuple[bytes, ...] = (FUND_TAG, POSITION_TAG)
+) -> list[tuple[int, bytes, Event]]:
+    """``(sequence, stored bytes, event)`` of the messages whose type starts with one of
+    ``tags``; a message that is no event is skipped (the seals still cover it)."""
+    codec = Codec()
+    out: list[tuple[int, bytes, Event]] = []
+    for seq, data in messages:
+        head = data[:32]
+        if any(t in head for t in tags):
+            try:
+                out.append((seq, data, codec.decode(data)))
+            except ValidationError:
+                continue
+    return out
 
 
 class Flow(msgspec.Struct, frozen=True, kw_only=True):
