@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from helix.errors import HelixError
+from helix.errors import ConfigError, HelixError
 from helix.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -28,6 +28,26 @@ def group(name: str, help: str) -> typer.Typer:
     sub = typer.Typer(help=help, no_args_is_help=True)
     app.add_typer(sub, name=name)
     return sub
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def every_seconds(text: str) -> float:
+    """``"24h"`` -> 86400.0; units s, m, h, d.
+
+    Raises:
+        ConfigError: not a positive number followed by one of those units.
+    """
+    try:
+        value, unit = float(text[:-1]), _UNITS[text[-1:]]
+    except (ValueError, KeyError):
+        raise ConfigError(
+            f"--every {text!r}: give a number and a unit, e.g. 24h, 30m, 1d"
+        ) from None
+    if value <= 0:
+        raise ConfigError(f"--every {text!r} must be positive")
+    return value * unit
 
 
 def settings() -> Settings:

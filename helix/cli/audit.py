@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from helix.cli.app import group, out, settings
+from helix.cli.app import every_seconds, group, out, settings
 from helix.errors import ConfigError
 
 audit_app = group("audit", "Ledger seals and their verification.")
@@ -34,26 +34,6 @@ def fund_address(explicit: str | None) -> str:
         raise ConfigError(
             "which address signs the seals? give --address, HELIX_FUND_ADDRESS or the key"
         ) from exc
-
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def every_seconds(text: str) -> float:
-    """``"24h"`` -> 86400.0; units s, m, h, d.
-
-    Raises:
-        ConfigError: not a positive number followed by one of those units.
-    """
-    try:
-        value, unit = float(text[:-1]), _UNITS[text[-1:]]
-    except (ValueError, KeyError):
-        raise ConfigError(
-            f"--every {text!r}: give a number and a unit, e.g. 24h, 30m, 1d"
-        ) from None
-    if value <= 0:
-        raise ConfigError(f"--every {text!r} must be positive")
-    return value * unit
 
 
 @audit_app.command("seal")

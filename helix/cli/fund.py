@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 import typer
 from rich.table import Table
 
-from helix.cli.app import group, out, settings
+from helix.cli.app import every_seconds, group, out, settings
 from helix.errors import DomainError, ValidationError
 
 if TYPE_CHECKING:
@@ -223,7 +223,6 @@ def nav(
 
 def strike_every(every: str) -> None:
     from helix.bootstrap import runtime
-    from helix.cli.audit import every_seconds
     from helix.clock import SystemClock
     from helix.errors import ConcurrencyError
     from helix.fund.runtime import book_valuation, fund_service

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helix.cli.audit import every_seconds
+from helix.cli.app import every_seconds
 from helix.errors import ConfigError
 
 
