@@ -24,6 +24,16 @@ from events.fund import (
 )
 from events.market import Kline, Liquidation, Ticker, Trade
 from events.ops import DeadLetter, ImportCompleted
+from events.poly import (
+    ClusterSynced,
+    HybridSignal,
+    PolyBook,
+    PolyMarket,
+    PolyResolved,
+    PolySignal,
+    PolyTrade,
+    WalletScored,
+)
 from events.signals import ClusterTargeted, ImbalanceRanked, OiSpike, StopHunt, VolumeSpike
 from events.trading import (
     AccountOpened,
@@ -88,6 +98,14 @@ AnyEvent = (
     | PayoutMade
     | FundCommandRejected
     | Sealed
+    | PolyMarket
+    | PolyResolved
+    | PolyTrade
+    | PolyBook
+    | WalletScored
+    | ClusterSynced
+    | PolySignal
+    | HybridSignal
 )
 
 ALL_EVENT_TYPES = (
@@ -134,5 +152,13 @@ ALL_EVENT_TYPES = (
     PayoutMade,
     FundCommandRejected,
     Sealed,
+    PolyMarket,
+    PolyResolved,
+    PolyTrade,
+    PolyBook,
+    WalletScored,
+    ClusterSynced,
+    PolySignal,
+    HybridSignal,
 )
 TAGS: dict[str, type] = {str(t.__struct_config__.tag): t for t in ALL_EVENT_TYPES}

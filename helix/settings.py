@@ -55,6 +55,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             (:mod:`helix.broadcast`) sends; the secrets (bot token, OAuth keys, Twilio SID and
             auth token, SMTP login) are not settings but read by
             :mod:`helix.broadcast.credentials`.  ``smtp_ca_file`` trusts a private relay's CA.
+        polymarket_*_url: Polymarket's CLOB REST, Gamma, Data API and CLOB WebSocket base
+            (``/market`` and ``/user`` are appended); ``polymarket_chain_id`` 137 (Polygon) or
+            80002 (Amoy); ``polymarket_signature_type`` 0 EOA, 1 proxy, 2 safe; the wallet key
+            and API key are not settings but read by :mod:`helix.venues.credentials`.
+            ``polymarket_poll_s``: how often Gamma and the Data API are polled.
+        poly_*: the wallet hunter and the oracle (quant.md §6–8, App. A): smart score and
+            resolved-market minimum of a smart wallet, the sync window, minimum co-entries and
+            minimum fill notional of the sync graph, the checklist pass mark, λ of fractional
+            Kelly, the copy-trader's stake cap (share of equity) and its exit step.
+        hybrid_window_s: how close in time a Polymarket and a perps signal must be to fuse.
         broadcast_routes: which item kinds (and minimum scores) go to which channel
             (:mod:`helix.broadcast.routing`).
         broadcast_unknown: after an attempt whose outcome is unknown, on a channel that cannot
@@ -131,6 +141,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     fund_performance_fee: str = "0.20"
     fund_management_fee: str = "0.02"
     fund_affiliate_tiers: str = "0:0.10;100000:0.15;1000000:0.20"
+    polymarket_clob_url: str = "https://clob.polymarket.com"
+    polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
+    polymarket_data_url: str = "https://data-api.polymarket.com"
+    polymarket_ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws"
+    polymarket_chain_id: int = 137
+    polymarket_signature_type: int = 0
+    polymarket_poll_s: float = 30.0
+    poly_smart_score_min: float = 30.0
+    poly_smart_n_min: int = 20
+    poly_sync_window_s: int = 600
+    poly_sync_w_min: int = 2
+    poly_sync_min_notional: float = 50.0
+    poly_checklist_min: int = 70
+    poly_kelly_fraction: float = 0.5
+    poly_risk_cap: float = 0.10
+    poly_exit_step: float = 0.10
+    hybrid_window_s: int = 3600
 
     def __repr__(self) -> str:
         parts = []

@@ -22,14 +22,17 @@ import nats.errors
 from nats.aio.client import Client as NATS
 
 from events.base import Event
-from events.market import MarketEvent
+from events.market import MarketEvent as PerpsMarketEvent
+from events.poly import PolyMarketEvent
 from helix.codec import Codec
 from helix.errors import StoreError, ValidationError
 from helix.store.fastpath import fast_path
 from helix.store.jsraw import parse_ack
 from helix.store.wire import hpub_frame, send_frame
 
-_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{1,96}$")  # Polymarket token ids have 77 digits
+
+MarketEvent = PerpsMarketEvent | PolyMarketEvent
 
 TYPE_HEADER = "Helix-Type"
 TS_EVENT_HEADER = "Helix-Ts-Event"

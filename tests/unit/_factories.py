@@ -15,6 +15,7 @@ from events.base import Event
 from events.fund import FUND_EVENT_TYPES
 from events.market import Kline, Liquidation, Ticker, Trade
 from events.ops import DeadLetter, ImportCompleted
+from events.poly import POLY_MARKET_TYPES, POLY_SIGNAL_TYPES
 from events.signals import (
     ClusterTargeted,
     ImbalanceEntry,
@@ -279,6 +280,7 @@ def all_samples() -> list[Event]:
         *trading_samples(),
         *broadcast_samples(), backtest_completed(),
         *(introspected(cls) for cls in FUND_EVENT_TYPES), introspected(Sealed),
+        *(introspected(cls) for cls in (*POLY_MARKET_TYPES, *POLY_SIGNAL_TYPES)),
     ]  # fmt: skip
 
 

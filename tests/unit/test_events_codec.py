@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from events import fund
+from events import fund, poly
 from events import trading as t
 from events.audit import Sealed
 from events.backtest import BacktestCompleted
@@ -70,6 +70,14 @@ EXPECTED_TAGS: dict[type[Event], str] = {
     fund.PayoutMade: "fund.payout_made.v1",
     fund.FundCommandRejected: "fund.command_rejected.v1",
     Sealed: "audit.sealed.v1",
+    poly.PolyMarket: "poly.market.v1",
+    poly.PolyResolved: "poly.resolved.v1",
+    poly.PolyTrade: "poly.trade.v1",
+    poly.PolyBook: "poly.book.v1",
+    poly.WalletScored: "poly.wallet_scored.v1",
+    poly.ClusterSynced: "poly.cluster_synced.v1",
+    poly.PolySignal: "poly.signal.v1",
+    poly.HybridSignal: "hybrid.signal.v1",
 }
 
 SAMPLES = f.all_samples()
