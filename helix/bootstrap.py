@@ -31,10 +31,18 @@ class Runtime:
 
 @asynccontextmanager
 async def runtime(settings: Settings, *, streams: bool = True) -> AsyncIterator[Runtime]:
-    """Services up, NATS connected, streams ensured; closes the connection on exit."""
+    """Services up, NATS connected, streams ensured; closes the connection on exit.
+
+    ``stream_replicas`` 0 (automatic) is resolved here from the services: 3 on an embedded
+    cluster, else 1.
+    """
     import asyncio
 
+    import msgspec
+
     ends = await asyncio.to_thread(endpoints, settings)
+    if settings.stream_replicas <= 0:
+        settings = msgspec.structs.replace(settings, stream_replicas=ends.stream_replicas)
     nc = await connect(ends.nats_url, name="helix")
     try:
         if streams:

@@ -35,7 +35,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             default is 2m, which Jepsen showed loses acked writes on power loss).
         market_persist: ``async`` lets the MARKET stream ack before its write reaches disk
             (recorded market data can be re-fetched; ledger events never use it) or ``default``.
+            Only on one replica: JetStream refuses async persist on a replicated stream.
         duplicate_window_s: JetStream de-duplication window for ``Nats-Msg-Id``.
+        nats_cluster: embedded nats-server nodes (``helix services up --cluster 3``; 0 = the
+            number remembered by the last ``up``, else one server).  Ignored with ``nats_url``,
+            which may list several comma-separated servers of an external cluster.
+        stream_replicas: replicas of MARKET, LEDGER and DLQ (0 = 3 on an embedded cluster of 3+
+            nodes, else 1; set 3 for an external cluster).  An R3 stream acks after a quorum
+            (2 of 3) stored the write; existing streams are scaled up, never down.
         live_trading: the explicit switch for live venues; paper trading is the default.
         bybit_*_url: Bybit endpoints (mainnet by default; testnet, demo, a regional domain or a
             local fake are just other URLs).
@@ -87,6 +94,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     sync: str = "always"
     market_persist: Literal["default", "async"] = "async"
     duplicate_window_s: int = 120
+    nats_cluster: int = 0
+    stream_replicas: int = 0
     live_trading: bool = False
     log_level: str = "INFO"
     bybit_rest_url: str = "https://api.bybit.com"

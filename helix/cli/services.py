@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.table import Table
 
@@ -11,13 +13,35 @@ services_app = group("services", "Embedded NATS and PostgreSQL: up, status, down
 
 
 @services_app.command("up")
-def services_up() -> None:
+def services_up(
+    cluster: Annotated[
+        int | None,
+        typer.Option(
+            "--cluster",
+            help="run NATS as a loopback cluster of N nodes (3 for R3 streams; 1 = one server)",
+        ),
+    ] = None,
+) -> None:
     """Start the embedded services (reusing any that already run)."""
+    from helix.errors import ConfigError
     from helix.services.manager import Services
 
     svc = Services(settings())
+    if cluster is not None and cluster != svc.cluster_nodes:
+        if cluster < 1:
+            raise ConfigError("--cluster needs 1 or more nodes")
+        running = svc.nats.pid() is not None or (
+            svc.cluster is not None and bool(svc.cluster.running())
+        )
+        if running:
+            raise ConfigError(
+                f"embedded NATS runs with {svc.cluster_nodes} node(s); its streams stay in its "
+                "store. Run `helix services down` first to switch"
+            )
+        svc.use_cluster(cluster)
     ends = svc.up()
-    out.print(f"[green]NATS[/]       {ends.nats_url}")
+    nodes = f"  ({svc.cluster_nodes} nodes, streams R{ends.stream_replicas})"
+    out.print(f"[green]NATS[/]       {ends.nats_url}{nodes if svc.cluster else ''}")
     out.print(f"[green]PostgreSQL[/] {ends.database_url}")
 
 

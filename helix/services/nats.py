@@ -53,12 +53,19 @@ def server_version(path: Path) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class EmbeddedNats:
-    """A nats-server whose config, JetStream store, pid file and log live under ``root``."""
+    """A nats-server whose config, JetStream store, pid file and log live under ``root``.
+
+    With ``cluster_port`` set it is one node of a cluster (:mod:`helix.services.cluster`):
+    named ``server_name``, listening for routes on ``cluster_port`` and routing to ``routes``.
+    """
 
     root: Path
     port: int
     http_port: int
     sync: str = "always"
+    server_name: str = ""
+    cluster_port: int = 0
+    routes: tuple[int, ...] = ()
 
     @property
     def url(self) -> str:
@@ -87,6 +94,19 @@ class EmbeddedNats:
             "jetstream {\n"
             f'  store_dir: "{self.root / "jetstream"}"\n'
             f"  sync_interval: {self.sync}\n"
+            "}\n" + self._cluster_text()
+        )
+
+    def _cluster_text(self) -> str:
+        if not self.cluster_port:
+            return ""
+        routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in self.routes)
+        return (
+            f"server_name: {self.server_name}\n"
+            "cluster {\n"
+            "  name: helix\n"
+            f"  listen: 127.0.0.1:{self.cluster_port}\n"
+            f"  routes: [{routes}]\n"
             "}\n"
         )
 
@@ -104,19 +124,34 @@ class EmbeddedNats:
 
     def start(self, *, timeout: float = 30.0) -> bool:
         """Start the server unless it already runs; returns True if it was started now."""
-        if self.pid() is not None:
+        proc = self.launch()
+        if proc is None:
             wait_until(self.healthy, timeout=timeout, what="nats-server")
             return False
+        self.wait_ready(proc, timeout=timeout)
+        return True
+
+    def launch(self) -> subprocess.Popen[bytes] | None:
+        """Spawn the server without waiting for it (None when it already runs)."""
+        if self.pid() is not None:
+            return None
         binary = find_nats_server()
         self.root.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(self.config_text())
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [str(binary), "-c", str(self.config_file)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    def wait_ready(self, proc: subprocess.Popen[bytes], *, timeout: float = 30.0) -> None:
+        """Wait until a launched server answers its health check with JetStream on.
+
+        Raises:
+            ServiceUnavailable: it exited or stayed unhealthy (with the tail of its log).
+        """
         try:
             wait_until(
                 lambda: proc.poll() is None and self.healthy(), timeout=timeout, what="nats-server"
@@ -124,7 +159,6 @@ class EmbeddedNats:
         except ServiceUnavailable as exc:
             tail = self.log_tail()
             raise ServiceUnavailable(f"{exc}; log {self.log_file}:\n{tail}") from exc
-        return True
 
     def stop(self, *, timeout: float = 20.0) -> bool:
         pid = self.pid()

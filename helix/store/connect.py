@@ -10,8 +10,17 @@ from helix.errors import ServiceUnavailable
 from helix.store.parser import install as install_parser
 
 
+def server_list(url: str) -> list[str]:
+    """The servers in ``url``: one URL, or several comma-separated (the nodes of a cluster)."""
+    return [u.strip() for u in url.split(",") if u.strip()]
+
+
 async def connect(url: str, *, name: str = "helix", **options: Any) -> NATS:
     """Connect with reconnects on, large pending buffers and short waits.
+
+    ``url`` may list several comma-separated servers: the client connects to one and, when it
+    goes away, reconnects to another (and to the servers the cluster advertises), so a
+    publisher rides through the loss of a node.
 
     Raises:
         ServiceUnavailable: the server cannot be reached.
@@ -36,7 +45,7 @@ async def connect(url: str, *, name: str = "helix", **options: Any) -> NATS:
     nc = NATS()
     install_parser(nc)
     try:
-        await nc.connect(url, **opts)
+        await nc.connect(server_list(url), **opts)
     except Exception as exc:  # nats raises a zoo of types (OSError, NoServersError, timeouts)
         raise ServiceUnavailable(f"cannot connect to NATS at {url}: {exc!r}") from exc
     return nc

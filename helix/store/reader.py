@@ -84,7 +84,7 @@ class PullReader:
                 ack_wait=600.0,
                 max_ack_pending=self.batch * 4,
                 inactive_threshold=86_400.0,
-                num_replicas=1,
+                num_replicas=None,  # the stream's: an R3 consumer outlives the loss of a node
                 max_waiting=4,
             )
         else:
@@ -92,6 +92,8 @@ class PullReader:
                 ack_policy=api.AckPolicy.NONE,
                 inactive_threshold=max(30.0, self.idle * 6),
                 mem_storage=True,
+                # One in-memory replica is enough: a read whose consumer's node goes away sees
+                # no answer and recreates it after the last sequence seen.
                 num_replicas=1,
                 max_waiting=4,
             )

@@ -4,16 +4,21 @@
 stream   subjects           holds
 ======== ================== ========================================================
 MARKET   ``mkt.>``          market data ``mkt.<venue>.<kind>.<symbol>``; retention by
-                            age/bytes; may ack before fsync (``market_persist``)
+                            age/bytes; may ack before fsync (``market_persist``, R1 only)
 LEDGER   ``ldg.>``          signals, orders, fills, fund, audit, aggregates; never
                             expires, never discards; atomic batches allowed
 DLQ      ``dlq.>``          dead letters ``dlq.<origin>.<venue>`` with their reasons
 ======== ================== ========================================================
 
+Replicas come from ``Settings.stream_replicas`` (resolved by :func:`replicas_for`): 1 on one
+server, 3 on a cluster.  An R3 stream acks a write once a quorum (2 of 3 servers) stored it, so
+the LEDGER keeps every acked event through the crash of any one server.
+
 Setup is idempotent.  An existing stream whose *identity* differs (subjects, storage,
 retention, discard policy, atomic batches, expiry on LEDGER) is refused with
 :class:`~helix.errors.StreamConfigError` rather than silently changed; limits that are safe to
-change (age, bytes, duplicate window) are updated in place.
+change (age, bytes, duplicate window) are updated in place, and a stream with fewer replicas
+than configured is scaled up (never down: shrinking a replicated ledger is an operator's act).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class StreamSpec:
     persist_async: bool = False
     deny_delete: bool = False
     description: str = ""
+    replicas: int = 1
 
     def config(self) -> api.StreamConfig:
         cfg = api.StreamConfig(
@@ -58,11 +64,18 @@ class StreamSpec:
             allow_direct=True,
             allow_atomic=self.allow_atomic or None,
             deny_delete=self.deny_delete,
-            num_replicas=1,
+            num_replicas=self.replicas,
         )
         if self.persist_async:
             cfg.persist_mode = api.PersistMode.ASYNC
         return cfg
+
+
+def replicas_for(settings: Settings, *, cluster_nodes: int = 1) -> int:
+    """Stream replicas: the configured count, else 3 on a cluster of 3+ nodes, else the nodes."""
+    if settings.stream_replicas > 0:
+        return settings.stream_replicas
+    return max(1, min(3, cluster_nodes))
 
 
 def market_spec(settings: Settings) -> StreamSpec:
@@ -72,7 +85,10 @@ def market_spec(settings: Settings) -> StreamSpec:
         max_age_s=settings.market_max_age_days * DAY_S,
         max_bytes=settings.market_max_bytes,
         duplicate_window_s=settings.duplicate_window_s,
-        persist_async=settings.market_persist == "async",
+        # JetStream refuses async persist on replicated streams: an R3 MARKET fsyncs like the
+        # LEDGER (``sync``), and its acks wait for a quorum.
+        persist_async=settings.market_persist == "async" and replicas_for(settings) == 1,
+        replicas=replicas_for(settings),
         description="Helix market data: mkt.<venue>.<kind>.<symbol>",
     )
 
@@ -86,6 +102,7 @@ def ledger_spec(
         duplicate_window_s=settings.duplicate_window_s,
         allow_atomic=True,
         deny_delete=name == LEDGER,
+        replicas=replicas_for(settings),
         description="Helix ledger: signals, orders, fills, fund, audit. Never expires.",
     )
 
@@ -95,6 +112,7 @@ def dlq_spec(settings: Settings) -> StreamSpec:
         name=DLQ,
         subjects=("dlq.>",),
         max_age_s=settings.dlq_max_age_days * DAY_S,
+        replicas=replicas_for(settings),
         description="Helix dead letters: input that could not become an event, with reasons",
     )
 
@@ -132,6 +150,7 @@ def _updatable_differs(spec: StreamSpec, existing: api.StreamConfig) -> bool:
         float(existing.max_age or 0) != float(spec.max_age_s)
         or int(existing.max_bytes or -1) != int(spec.max_bytes)
         or float(existing.duplicate_window or 0) != float(spec.duplicate_window_s)
+        or int(existing.num_replicas or 1) < spec.replicas
     )
 
 
@@ -159,6 +178,7 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> api.StreamInf
         cfg.max_age = spec.max_age_s
         cfg.max_bytes = spec.max_bytes
         cfg.duplicate_window = spec.duplicate_window_s
+        cfg.num_replicas = max(int(cfg.num_replicas or 1), spec.replicas)
         try:
             info = await js.update_stream(cfg)
         except Exception as exc:

@@ -20,6 +20,7 @@ from helix.store.streams import (
     incompatibilities,
     ledger_spec,
     market_spec,
+    replicas_for,
 )
 
 SETTINGS = Settings(home="/tmp/x")
@@ -191,3 +192,20 @@ def test_updatable_market_limits_are_not_problems(changes: dict[str, Any]) -> No
 def test_market_age_can_become_unlimited() -> None:
     spec = market_spec(SETTINGS)  # market_max_age_days=0: keep forever
     assert incompatibilities(spec, _changed(spec, max_age=30.0 * DAY_S)) == []
+
+
+def test_streams_have_one_replica_by_default_and_three_on_a_cluster() -> None:
+    assert {s.replicas for s in SPECS} == {1}
+    assert replicas_for(SETTINGS, cluster_nodes=3) == 3
+    assert replicas_for(SETTINGS, cluster_nodes=5) == 3
+    assert replicas_for(SETTINGS, cluster_nodes=2) == 2
+    r3 = Settings(home="/tmp/x", stream_replicas=3)
+    assert {s.config().num_replicas for s in all_specs(r3)} == {3}
+
+
+def test_replicated_market_does_not_ask_for_async_persist() -> None:
+    # JetStream refuses async persist on a replicated stream.
+    assert market_spec(SETTINGS).persist_async
+    r3 = market_spec(Settings(home="/tmp/x", stream_replicas=3))
+    assert not r3.persist_async
+    assert r3.config().persist_mode is None
