@@ -420,6 +420,10 @@ from helix.importers.binance_ws import BinanceWsParser  # noqa: E402
 from helix.importers.bybit_csv import BybitTradesCsvParser  # noqa: E402
 from helix.importers.bybit_ws import BybitWsParser  # noqa: E402
 from helix.importers.klines_csv import KlinesCsvParser  # noqa: E402
+from helix.importers.polymarket_csv import (  # noqa: E402
+    PolymarketDataCsvParser,
+    PolymarketMidtermsCsvParser,
+)
 
 FORMATS: dict[str, FormatBuilder] = {
     BinanceWsParser.name: without_options(BinanceWsParser()),
@@ -427,6 +431,8 @@ FORMATS: dict[str, FormatBuilder] = {
     BybitWsParser.name: without_options(BybitWsParser()),
     KlinesCsvParser.name: KlinesCsvParser.from_options,
     BinanceOiCsvParser.name: BinanceOiCsvParser.from_options,
+    PolymarketDataCsvParser.name: without_options(PolymarketDataCsvParser()),
+    PolymarketMidtermsCsvParser.name: without_options(PolymarketMidtermsCsvParser()),
 }
 """Format name -> the builder of its parser from :class:`FormatOptions`."""
 
