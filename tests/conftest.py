@@ -45,3 +45,9 @@ async def nc(nats_url: str) -> AsyncIterator[object]:
         yield conn
     finally:
         await conn.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "faults: kills, pauses and restarts nodes of a loopback NATS cluster"
+    )

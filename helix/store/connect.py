@@ -33,6 +33,10 @@ async def connect(url: str, *, name: str = "helix", **options: Any) -> NATS:
         "pending_size": 64 * 1024 * 1024,
         "flush_timeout": 30,
         "allow_reconnect": True,
+        # A frozen server (SIGSTOP, a paused VM, a half-open TCP connection) keeps its socket
+        # open; pings find it within ~10 s (the default, 2 minutes x 2, is far too slow).
+        "ping_interval": 3,
+        "max_outstanding_pings": 3,
     }
     opts.update(options)
 
