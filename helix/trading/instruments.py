@@ -1,9 +1,15 @@
 """Trading rules per market: tick size, quantity step, minimum size.
 
 ``sim`` instruments come from the simulator's symbol specs; Bybit's from its
-``/v5/market/instruments-info`` (read once when the service starts).  Markets that neither
-knows (recorded archives of other venues) get rules inferred from the prices and quantities
-seen in the log, so paper trading works on any recorded market.
+``/v5/market/instruments-info`` (read once when the service starts); Polymarket outcome
+tokens' from the latest ``PolyMarket`` listing in the log (tick ``0.01`` and a minimum of 5
+shares unless the listing says otherwise, quantity step ``0.01``).  Markets that none knows
+(recorded archives of other venues) get rules inferred from the prices and quantities seen in
+the log, so paper trading works on any recorded market.
+
+Polymarket's own rules, checked before the guardian (:func:`venue_checks`): prices lie strictly
+between 0 and 1, and a sell is always reduce-only (outcome tokens cannot be shorted).  Its paper
+venue charges no fee and no slippage (:func:`paper_config`).
 """
 
 from __future__ import annotations
@@ -12,8 +18,16 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from commands.orders import PlaceOrder
 from commands.risk import Instrument
+from events.poly import VENUE as POLYMARKET
+from events.poly import PolyMarket
 from helix.sim.paths import SPECS
+from helix.venues.paper import PaperConfig
+
+POLY_TICK = Decimal("0.01")
+POLY_QTY_STEP = Decimal("0.01")
+POLY_MIN_SIZE = Decimal(5)
 
 
 def sim_instruments() -> dict[tuple[str, str], Instrument]:
@@ -57,3 +71,41 @@ def _exponent(x: Decimal, default: int) -> int:
     """The decimals the venue printed (``1.000`` -> -3: its step, not the value's)."""
     exp = x.as_tuple().exponent if x else default
     return exp if isinstance(exp, int) else default
+
+
+def polymarket_instrument(token_id: str, market: PolyMarket | None = None) -> Instrument:
+    """An outcome token's rules: the listing's tick and minimum size, else the defaults."""
+    tick = market.tick_size if market is not None and market.tick_size else POLY_TICK
+    min_size = market.min_size if market is not None and market.min_size else POLY_MIN_SIZE
+    return Instrument(token_id, tick, POLY_QTY_STEP, min_size)
+
+
+def polymarket_instruments(markets: Iterable[PolyMarket]) -> dict[tuple[str, str], Instrument]:
+    """Every outcome token of ``markets`` (the latest listing of each) on venue ``polymarket``."""
+    out: dict[tuple[str, str], Instrument] = {}
+    for m in markets:
+        for token in m.token_ids:
+            out[(POLYMARKET, token)] = polymarket_instrument(token, m)
+    return out
+
+
+def paper_config(venue: str) -> PaperConfig:
+    """The paper venue's fee and slippage rules for a market (Polymarket: none)."""
+    if venue == POLYMARKET:
+        return PaperConfig(taker_fee=Decimal(0), maker_fee=Decimal(0), slippage=Decimal(0))
+    return PaperConfig()
+
+
+def venue_checks(cmd: PlaceOrder) -> tuple[str, ...]:
+    """A venue's own order rules, as failed checks (``"<name>: <why>"``; empty: none failed)."""
+    if cmd.venue != POLYMARKET:
+        return ()
+    failed = []
+    if cmd.side == "sell" and not cmd.reduce_only:
+        failed.append(
+            "no_short: a Polymarket sell must be reduce-only (outcome tokens cannot be shorted)"
+        )
+    for name, price in (("limit", cmd.limit_price), ("trigger", cmd.trigger_price)):
+        if price is not None and not Decimal(0) < price < Decimal(1):
+            failed.append(f"price_range: {name} price {price} must lie strictly between 0 and 1")
+    return tuple(failed)

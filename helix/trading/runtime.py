@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import msgspec
@@ -25,6 +25,8 @@ from commands.orders import TradingCommand
 from commands.risk import Instrument, RiskConfig
 from events.base import Event
 from events.market import Ticker, Trade
+from events.poly import VENUE as POLYMARKET
+from events.poly import PolyMarket
 from helix.bootstrap import Runtime
 from helix.clock import Clock, SystemClock
 from helix.codec import Codec
@@ -36,13 +38,21 @@ from helix.store.streams import MARKET
 from helix.strategies.autotrader import AutoTrader, AutoTraderConfig
 from helix.strategies.pipeline import TradingPipeline
 from helix.strategies.scanner import PerpsScanner, ScannerConfig
-from helix.trading.instruments import bybit_instruments, inferred, sim_instruments
+from helix.trading.instruments import (
+    bybit_instruments,
+    inferred,
+    paper_config,
+    polymarket_instrument,
+    polymarket_instruments,
+    sim_instruments,
+)
 from helix.trading.ledger_store import LedgerEventStore
 from helix.trading.service import ExecutionService, Result
 from helix.venues.base import Venue
 from helix.venues.bybit import BybitVenue
 from helix.venues.credentials import bybit_credentials
 from helix.venues.paper import PaperVenue
+from helix.venues.polymarket import PolymarketVenue, live_polymarket
 
 SUBJECT = "helix.cmd.trading"
 KV_BUCKET = "helix_trading"
@@ -76,6 +86,7 @@ class Markets:
     trades: dict[tuple[str, str], tuple[int, Trade]]
     tickers: dict[tuple[str, str], tuple[int, Ticker]]
     head: int
+    poly: dict[str, PolyMarket] = field(default_factory=dict)  # condition id -> latest listing
 
 
 async def scan_markets(nc: NATS, codec: Codec) -> Markets:
@@ -96,7 +107,19 @@ async def scan_markets(nc: NATS, codec: Codec) -> Markets:
             t = codec.decode(tick.data)
             if isinstance(t, Ticker):
                 tickers[(venue, symbol)] = (tick.seq, t)
-    return Markets(trades, tickers, info.state.last_seq)
+    return Markets(trades, tickers, info.state.last_seq, await scan_poly_markets(nc, codec))
+
+
+async def scan_poly_markets(nc: NATS, codec: Codec) -> dict[str, PolyMarket]:
+    """The latest ``PolyMarket`` listing of every Polymarket market in ``MARKET``."""
+    info = await nc.jetstream().stream_info(MARKET, subjects_filter="mkt.polymarket.market.>")
+    out: dict[str, PolyMarket] = {}
+    for subject in info.state.subjects or {}:
+        last = await direct_get_last(nc, MARKET, subject)
+        event = codec.decode(last.data) if last is not None else None
+        if isinstance(event, PolyMarket):
+            out[event.condition_id] = event
+    return out
 
 
 def build_service(
@@ -109,25 +132,33 @@ def build_service(
     instruments: dict[tuple[str, str], Instrument] | None = None,
 ) -> ExecutionService:
     """The service with a paper venue per market in the log, primed with the last prices."""
-    instruments = {**sim_instruments(), **(instruments or {})}
+    instruments = {
+        **sim_instruments(), **polymarket_instruments(markets.poly.values()), **(instruments or {})
+    }  # fmt: skip
     for (venue, symbol), (_seq, t) in markets.trades.items():
         instruments.setdefault((venue, symbol), inferred(symbol, t.price, t.qty))
     venues: dict[tuple[str, str], Venue] = {}
-    for venue in sorted({v for v, _ in markets.trades}):
-        paper = PaperVenue(venue)
+    names = {v for v, _ in markets.trades} | ({POLYMARKET} if markets.poly else set())
+    for venue in sorted(names):
+        paper = PaperVenue(venue, paper_config(venue))
         paper.position = markets.head
         venues[(venue, "paper")] = paper
     venues.update(live_venues or {})
     svc = ExecutionService(
         store=store,  # type: ignore[arg-type]
         venues=venues,
-        instruments=lambda v, s: instruments.get((v, s)),
+        instruments=lambda v, s: (
+            instruments.get((v, s)) or (polymarket_instrument(s) if v == POLYMARKET else None)
+        ),
         risk=risk_config(settings),
         clock=clock or SystemClock(),
         paper_balance=Decimal(str(settings.paper_balance)),
         live_allowed=settings.live_trading,
         auto_paper=True,
     )
+    for m in markets.poly.values():  # the listing's prices until a trade gives a mark
+        for token, price in zip(m.token_ids, m.prices, strict=False):
+            svc.set_mark(POLYMARKET, token, price)
     for (venue, symbol), (_seq, t) in markets.trades.items():
         paper_v = venues.get((venue, "paper"))
         if isinstance(paper_v, PaperVenue):
@@ -164,8 +195,13 @@ def resting_from(svc: ExecutionService) -> int | None:
     return min(seqs) + 1 if seqs else None
 
 
-def live_bybit(settings: Settings) -> tuple[BybitVenue, dict[tuple[str, str], Instrument]] | None:
+def live_bybit(
+    settings: Settings, *, required: bool = True
+) -> tuple[BybitVenue, dict[tuple[str, str], Instrument]] | None:
     """The live Bybit venue when live trading is switched on and keys are configured.
+
+    Args:
+        required: without Bybit keys, raise (True) or return None (another venue is live).
 
     Raises:
         ConfigError: live trading is on but no keys are configured.
@@ -173,6 +209,8 @@ def live_bybit(settings: Settings) -> tuple[BybitVenue, dict[tuple[str, str], In
     if not settings.live_trading:
         return None
     creds = bybit_credentials()
+    if creds is None and not required:
+        return None
     if creds is None:
         raise ConfigError(
             "HELIX_LIVE_TRADING is on but HELIX_BYBIT_API_KEY / HELIX_BYBIT_API_SECRET are not set"
@@ -215,18 +253,28 @@ async def running_service(rt: Runtime, settings: Settings) -> AsyncIterator[Exec
         nats_url=rt.endpoints.nats_url,
         database_url=rt.endpoints.database_url,
     )
+    poly: PolymarketVenue | None = None
     try:
         markets = await scan_markets(rt.nc, codec)
-        live = await asyncio.to_thread(live_bybit, settings)
+        poly = live_polymarket(settings)
+        live = await asyncio.to_thread(live_bybit, settings, required=poly is None)
+        live_venues: dict[tuple[str, str], Venue] = {("bybit", "live"): live[0]} if live else {}
+        if poly is not None:
+            live_venues[(POLYMARKET, "live")] = poly
+            await poly.open()
         svc = build_service(
-            store, markets, settings, live_venues={("bybit", "live"): live[0]} if live else None,
+            store, markets, settings, live_venues=live_venues,
             instruments=live[1] if live else None,
         )  # fmt: skip
         if live is not None:
             live[0].sink = svc.sink
+        if poly is not None:
+            poly.sink = svc.sink
         await svc.start()
         if live is not None:
             await asyncio.to_thread(connect_private_ws, live[0], settings)
+        if poly is not None:
+            poly.connect()
         start = resting_from(svc)
         if start is not None and start <= markets.head:
             await catch_up(svc, rt.nc, start=start, end=markets.head)
@@ -237,6 +285,8 @@ async def running_service(rt: Runtime, settings: Settings) -> AsyncIterator[Exec
             if live is not None:
                 live[0].close()
     finally:
+        if poly is not None:
+            await poly.aclose()
         await store.aclose()
 
 

@@ -64,7 +64,7 @@ from events.trading import (
 )
 from helix.clock import Clock
 from helix.errors import ValidationError
-from helix.trading.instruments import inferred
+from helix.trading.instruments import inferred, paper_config, venue_checks
 from helix.venues.base import (
     Accepted,
     Cancelled,
@@ -237,7 +237,7 @@ class ExecutionService:
         key = (venue, symbol)
         if self.auto_paper:
             if (venue, "paper") not in self.venues:
-                self.venues[(venue, "paper")] = PaperVenue(venue)
+                self.venues[(venue, "paper")] = PaperVenue(venue, paper_config(venue))
             if isinstance(event, Trade) and self.instruments(venue, symbol) is None:
                 self._inferred[key] = inferred(symbol, event.price, event.qty)
         if isinstance(event, Ticker) and event.mark_price is not None:
@@ -449,7 +449,7 @@ class ExecutionService:
             raise ValidationError(f"no {mode} venue for market {cmd.venue!r}")
         self._open_account(cmd.account, mode, cmd.venue, batch)
         now = self.clock.now_ns()
-        failed = validate_place(cmd)
+        failed = validate_place(cmd) + venue_checks(cmd)
         inst = self.instruments(cmd.venue, cmd.symbol)
         if inst is None:
             failed += (f"no_instrument: {cmd.symbol} is not traded on {cmd.venue}",)

@@ -1,0 +1,364 @@
+"""The live Polymarket venue: orders through the SDK gateway (:mod:`helix.venues.polymarket_sdk`).
+
+An outcome token is a market on venue ``polymarket`` whose symbol is the token id.
+
+* **Submit** signs and posts a limit order: ``GTC`` for a resting limit, ``FAK`` for IOC and
+  for market orders (at a protective price: the reference price moved ``protect`` against the
+  taker, on the tick, inside (0, 1)), ``FOK`` for fill-or-kill.  Polymarket names an order by
+  the hash of the signed order, so the order id it returns is mapped to ours.  An answer with
+  ``success`` false is a venue rejection; a rejection the gateway raises as a Helix
+  :class:`~helix.errors.DomainError` too.  Any other error propagates: the service then
+  reconciles instead of sending again (an order is sent at most once).  An IOC/FOK order's
+  fills are read back at once (its trade ids) and the unfilled rest expires.
+* **Cancel** asks for the cancel; once Polymarket confirms, the order's fills so far are read
+  (so a fill racing the cancel is booked first) and the cancel is reported.  **Amend** is
+  refused (Polymarket has no amend: cancel and place again).
+* **Reconcile** (on start, and when a call's outcome is in doubt) reads the open orders and the
+  account's trades since the order was placed: accepted, every fill (execution id = trade id,
+  so nothing is booked twice), and cancelled when the order is no longer open and not filled.
+  An order sent but never acknowledged is found among the open orders by token, side, price
+  and size, or among the trades as an unclaimed taker order of that token and side after it was
+  sent; else it is reported rejected ("not received").
+* **The user channel** reports placements, cancellations and trades as they happen.  Trades of
+  orders not (yet) known are kept until the order's id is known (a fill can overtake the
+  answer to the placement).  ``FAILED`` trades are not fills.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any, Protocol
+
+from commands.orders import OrderState
+from events.base import Event
+from events.poly import VENUE
+from helix.errors import ConfigError, DomainError
+from helix.settings import Settings
+from helix.venues.base import (
+    Accepted,
+    Cancelled,
+    Expired,
+    Fill,
+    Rejected,
+    Report,
+    RequestRejected,
+)
+
+NS = 1_000_000_000
+TICK = Decimal("0.01")
+BPS = Decimal(10_000)
+ZERO = Decimal(0)
+_TYPES = {"gtc": "GTC", "ioc": "FAK", "fok": "FOK"}
+
+
+class Gateway(Protocol):
+    """What the venue uses of :class:`~helix.venues.polymarket_sdk.PolymarketGateway`."""
+
+    async def place_order(
+        self, *, token_id: str, side: str, size: Decimal, price: Decimal, order_type: str = "GTC"
+    ) -> Any: ...
+
+    async def cancel_order(self, order_id: str) -> Any: ...
+
+    async def open_orders(self, *, market: str | None = None) -> list[Any]: ...
+
+    async def own_trades(self, *, after_s: int | None = None) -> list[Any]: ...
+
+    def user_stream(self, markets: Sequence[str]) -> AsyncIterator[Any]: ...
+
+
+def _get(row: Any, *names: str, default: Any = None) -> Any:
+    """A field of a gateway row (attribute or mapping key; the first name present)."""
+    for name in names:
+        value = row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+        if value is not None:
+            return value
+    return default
+
+
+def _dec(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
+
+
+def _ts_ns(value: Any) -> int:
+    """A Polymarket time (unix s or ms, number or string) as ns."""
+    try:
+        n = int(Decimal(str(value)))
+    except (ArithmeticError, ValueError):
+        return 0
+    return n * 1_000_000 if n > 10**11 else n * NS
+
+
+def protective_price(
+    side: str, reference: Decimal, protect: Decimal, tick: Decimal = TICK
+) -> Decimal:
+    """The worst price a market order accepts: ``reference`` moved ``protect`` (a fraction)
+    against the taker, on the tick, inside (0, 1)."""
+    if side == "buy":
+        px = (reference * (1 + protect) / tick).to_integral_value(rounding=ROUND_CEILING) * tick
+    else:
+        px = (reference * (1 - protect) / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
+    return min(max(px, tick), 1 - tick)
+
+
+class PolymarketVenue:
+    """See the module docstring."""
+
+    name = VENUE
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        sink: Callable[[list[Report]], None] | None = None,
+        protect: Decimal = Decimal("0.05"),
+        opener: Any = None,
+    ) -> None:
+        self.gateway = gateway
+        self.sink = sink
+        self.protect = protect
+        self.opener = opener  # the gateway as an async context manager (entered by open())
+        self.ids: dict[str, uuid.UUID] = {}  # Polymarket order id -> our order id
+        self.unclaimed: dict[str, list[Any]] = {}  # trades of orders not known yet
+        self.foreign: list[Any] = []
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self.opener is not None:
+            await self.opener.__aenter__()
+
+    def connect(self) -> None:
+        """Follow the user channel (every market of the account) in a task."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._follow(), name="polymarket-user")
+
+    async def _follow(self) -> None:
+        async for item in self.gateway.user_stream([]):
+            reports = self.on_user(item)
+            if reports and self.sink is not None:
+                self.sink(reports)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        if self.opener is not None:
+            await self.opener.__aexit__(None, None, None)
+
+    # -- instructions -------------------------------------------------------------------------
+
+    async def submit(self, order: OrderState, *, now_ns: int) -> list[Report]:
+        p = order.placed
+        oid = order.order_id
+        if p.order_type == "stop" or p.time_in_force == "post_only":
+            return [Rejected(oid, f"polymarket takes no {p.order_type} {p.time_in_force} orders")]
+        if p.order_type == "market":
+            if not p.reference_price:
+                return [Rejected(oid, "a market order needs a reference price to protect")]
+            price = protective_price(p.side, p.reference_price, self.protect)
+            kind = "FAK"
+        else:
+            assert order.limit_price is not None
+            price, kind = order.limit_price, _TYPES[p.time_in_force]
+        size = order.qty - order.cum_qty
+        try:
+            ack = await self.gateway.place_order(
+                token_id=p.symbol, side=p.side.upper(), size=size, price=price, order_type=kind
+            )
+        except DomainError as exc:
+            return [Rejected(oid, f"polymarket: {exc}")]
+        if not _get(ack, "success", default=False):
+            why = _get(ack, "error", "error_msg", "errorMsg", default="") or "not accepted"
+            return [Rejected(oid, f"polymarket: {why}")]
+        venue_id = str(_get(ack, "order_id", "orderID", default=""))
+        self.ids[venue_id] = oid
+        out: list[Report] = [Accepted(oid, venue_id)]
+        pending = self.unclaimed.pop(venue_id, [])
+        if kind != "GTC":
+            after = p.ts_event // NS - 60
+            trade_ids = set(_get(ack, "trade_ids", "tradeIDs", default=()) or ())
+            rows = [t for t in await self.gateway.own_trades(after_s=after)
+                    if str(_get(t, "id", "trade_id")) in trade_ids]  # fmt: skip
+            pending += rows
+        fills = self._fills(venue_id, oid, pending)
+        out += fills
+        if kind != "GTC" and sum((f.qty for f in fills), ZERO) < size:
+            out.append(Expired(oid))
+        return out
+
+    async def cancel(self, order: OrderState, *, now_ns: int) -> list[Report]:
+        venue_id = order.venue_order_id
+        if not venue_id:
+            return [RequestRejected(order.order_id, "cancel", "not acknowledged by polymarket yet")]
+        try:
+            ack = await self.gateway.cancel_order(venue_id)
+        except DomainError as exc:
+            return [RequestRejected(order.order_id, "cancel", f"polymarket: {exc}")]
+        canceled = {str(i) for i in _get(ack, "canceled", default=()) or ()}
+        if venue_id not in canceled:
+            refused = _get(ack, "not_canceled", default={}) or {}
+            why = refused.get(venue_id, "not cancelled") if isinstance(refused, dict) else refused
+            return [RequestRejected(order.order_id, "cancel", f"polymarket: {why}")]
+        trades = await self.gateway.own_trades(after_s=order.placed.ts_event // NS - 60)
+        return [
+            *self._fills(venue_id, order.order_id, trades),
+            Cancelled(order.order_id, "cancelled"),
+        ]
+
+    async def amend(
+        self, order: OrderState, qty: Decimal, limit_price: Decimal | None, *, now_ns: int
+    ) -> list[Report]:
+        why = "polymarket orders cannot be amended: cancel and place again"
+        return [RequestRejected(order.order_id, "modify", why)]
+
+    async def reconcile(self, open_orders: list[OrderState]) -> list[Report]:
+        mine = [o for o in open_orders if o.placed.mode == "live" and o.status != "placed"]
+        if not mine:
+            return []
+        rows = await self.gateway.open_orders()
+        since = min(o.placed.ts_event for o in mine) // NS - 60
+        trades = [t for t in await self.gateway.own_trades(after_s=since)
+                  if str(_get(t, "status", default="")).upper() != "FAILED"]  # fmt: skip
+        live = {str(_get(r, "order_id", "id")): r for r in rows}
+        claimed = {o.venue_order_id for o in mine if o.venue_order_id}
+        out: list[Report] = []
+        for order in mine:
+            oid = order.order_id
+            venue_id = order.venue_order_id or self._find(order, live, trades, claimed)
+            if venue_id is None:
+                out.append(Rejected(oid, "not received by polymarket"))
+                continue
+            claimed.add(venue_id)
+            self.ids[venue_id] = oid
+            out.append(Accepted(oid, venue_id))
+            fills = self._fills(venue_id, oid, trades)
+            out += fills
+            filled = order.cum_qty + sum((f.qty for f in fills if f.exec_id not in order.exec_ids),
+                                         ZERO)  # fmt: skip
+            if venue_id not in live and filled < order.qty:
+                out.append(Cancelled(oid, "no longer open at polymarket"))
+        return out
+
+    def _find(
+        self, order: OrderState, live: dict[str, Any], trades: list[Any], claimed: set[str]
+    ) -> str | None:
+        """The Polymarket id of an order sent but never acknowledged (None: not received)."""
+        p = order.placed
+        for vid, r in live.items():
+            if vid in claimed:
+                continue
+            price = order.limit_price
+            same = (
+                str(_get(r, "asset_id", "token_id")) == p.symbol
+                and str(_get(r, "side", default="")).lower() == p.side
+                and _dec(_get(r, "original_size", "size")) == order.qty
+                and (price is None or _dec(_get(r, "price")) == price)
+            )
+            if same:
+                return vid
+        for t in trades:
+            vid = str(_get(t, "taker_order_id", default=""))
+            if (
+                vid
+                and vid not in claimed
+                and vid not in self.ids
+                and str(_get(t, "asset_id", "token_id")) == p.symbol
+                and str(_get(t, "side", default="")).lower() == p.side
+                and _ts_ns(_get(t, "match_time", "timestamp")) >= p.ts_event - 60 * NS
+            ):
+                return vid
+        return None
+
+    # -- fills --------------------------------------------------------------------------------
+
+    def _fills(self, venue_id: str, oid: uuid.UUID, trades: Iterable[Any]) -> list[Fill]:
+        """Our order's fills in ``trades`` (as taker or as one of the makers), oldest first."""
+        out: list[Fill] = []
+        seen: set[str] = set()
+        for t in trades:
+            tid = str(_get(t, "id", "trade_id", default=""))
+            if tid in seen or str(_get(t, "status", default="")).upper() == "FAILED":
+                continue
+            ts = _ts_ns(_get(t, "match_time", "timestamp", default=0))
+            if str(_get(t, "taker_order_id", default="")) == venue_id:
+                qty, price = _dec(_get(t, "size")), _dec(_get(t, "price"))
+                fee = qty * price * _dec(_get(t, "fee_rate_bps", default=0)) / BPS
+                out.append(Fill(oid, tid, qty, price, fee, "taker", ts))
+                seen.add(tid)
+                continue
+            for m in _get(t, "maker_orders", default=()) or ():
+                if str(_get(m, "order_id", default="")) == venue_id:
+                    qty = _dec(_get(m, "matched_amount", "size"))
+                    out.append(Fill(oid, tid, qty, _dec(_get(m, "price")), ZERO, "maker", ts))
+                    seen.add(tid)
+                    break
+        out.sort(key=lambda f: (f.ts, f.exec_id))
+        return out
+
+    def on_user(self, item: Any) -> list[Report]:
+        """One user-channel update: an order placed or cancelled, or a trade."""
+        if _get(item, "taker_order_id") is not None or _get(item, "maker_orders") is not None:
+            return self._trade(item)
+        venue_id = str(_get(item, "order_id", "id", default=""))
+        oid = self.ids.get(venue_id)
+        if oid is None:
+            return []
+        kind = str(_get(item, "type", "kind", default="")).upper()
+        if kind == "PLACEMENT":
+            return [Accepted(oid, venue_id)]
+        if kind == "CANCELLATION":
+            return [Cancelled(oid, "cancelled at polymarket")]
+        return []
+
+    def _trade(self, t: Any) -> list[Report]:
+        ids = [str(_get(t, "taker_order_id", default=""))]
+        ids += [str(_get(m, "order_id", default="")) for m in _get(t, "maker_orders", default=())
+                or ()]  # fmt: skip
+        out: list[Report] = []
+        known = False
+        for vid in ids:
+            oid = self.ids.get(vid)
+            if oid is not None:
+                known = True
+                out += self._fills(vid, oid, [t])
+        if not known:
+            for vid in ids:
+                if vid:
+                    self.unclaimed.setdefault(vid, []).append(t)
+            self.foreign.append(t)
+        return out
+
+    def on_market(self, seq: int, event: Event) -> list[Report]:
+        return []
+
+
+def live_polymarket(settings: Settings) -> PolymarketVenue | None:
+    """The live Polymarket venue when live trading is switched on and a wallet key is set.
+
+    Returns None when live trading is off or no key is configured (``helix poly trade --live``
+    says why before it gets here).
+
+    Raises:
+        ConfigError: the SDK gateway cannot be built from the settings.
+    """
+    if not settings.live_trading:
+        return None
+    from helix.venues.credentials import polymarket_keys
+
+    keys = polymarket_keys()
+    if keys is None:
+        return None
+    try:
+        from helix.venues.polymarket_sdk import PolymarketGateway  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:  # pragma: no cover - the gateway ships with Helix
+        raise ConfigError(f"the Polymarket gateway is not available: {exc}") from exc
+    gateway = PolymarketGateway(settings, keys)
+    return PolymarketVenue(gateway, opener=gateway)
