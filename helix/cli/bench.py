@@ -150,3 +150,22 @@ def bench_audit(
         run_audit_bench(ends.nats_url, events=events, progress=lambda m: err.print(f"[dim]{m}[/]"))
     )
     print_figures("helix bench audit", figures, out)
+
+
+@bench_app.command("cluster")
+def bench_cluster(
+    events: Annotated[int, typer.Option(help="trades to append and project per stream")] = 50_000,
+) -> None:
+    """Market appends/s and candles projection/s from an R3 stream, beside the same on R1, on a
+    private 3-node loopback cluster started for the run."""
+    from helix.bench.cluster import run_cluster_bench
+    from helix.bench.report import print_figures
+    from helix.bootstrap import endpoints
+
+    ends = endpoints(settings())
+    figures = asyncio.run(
+        run_cluster_bench(
+            ends.database_url, events=events, progress=lambda m: err.print(f"[dim]{m}[/]")
+        )
+    )
+    print_figures("helix bench cluster", figures, out)
