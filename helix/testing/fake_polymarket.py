@@ -1,0 +1,368 @@
+"""A local fake of Polymarket: Gamma, the Data API, the CLOB (REST + WebSocket), real wire
+formats and real signature checks, so the official SDK and Helix's gateway run against it::
+
+    with FakePolymarket() as fake:
+        fake.add_market(gamma_market_dict)            # registers its tokens on the CLOB too
+        fake.set_book(token, bids=[("0.48", "100")], asks=[("0.52", "50")])
+        settings = Settings(**{k.removeprefix("HELIX_").lower(): v
+                               for k, v in fake.settings_overrides().items()})
+        async with PolymarketGateway(settings, keys) as gw:
+            await gw.place_order(token_id=token, side="buy", size=Decimal(10), price=Decimal("0.52"))
+        fake.orders                                    # the verified orders
+
+Three HTTP sites on three ports (Gamma, Data API, CLOB; the CLOB port also serves the
+WebSocket at ``/ws/market`` and ``/ws/user``), all on one aiohttp loop in its own thread: every
+public method is safe to call from any thread (synchronous tests and async tests alike).
+What the CLOB checks and how it matches: :mod:`helix.testing.fake_polymarket_clob` and
+:mod:`helix.testing.fake_polymarket_auth`; the WebSocket: :mod:`helix.testing.fake_polymarket_ws`;
+Gamma / Data API: :mod:`helix.testing.fake_polymarket_data`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from helix.testing.fake_polymarket_clob import ClobApi, ClobState, FakeOrder, PostedOrder
+from helix.testing.fake_polymarket_data import DataApis
+from helix.testing.fake_polymarket_ws import WsHubs
+
+__all__ = ["FakePolymarket", "PostedOrder", "load_samples"]
+
+_T = TypeVar("_T")
+Level = tuple[Decimal | str, Decimal | str]
+
+
+class FakePolymarket:
+    """See the module docstring.  Use as a context manager or call start()/stop()."""
+
+    def __init__(self, *, chain_id: int = 137) -> None:
+        self.chain_id = chain_id
+        self.clob = ClobState(chain_id=chain_id)
+        self.data = DataApis()
+        self.hubs = WsHubs(snapshots=self._snapshots, check_key=self.clob.check_key)
+        self._api = ClobApi(self.clob, self._notify)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runners: list[web.AppRunner] = []
+        self._ports: dict[str, int] = {}
+        self.errors: list[BaseException] = []
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> FakePolymarket:
+        if self._thread is not None:
+            raise RuntimeError("FakePolymarket already started")
+        socks = {}
+        for name in ("clob", "gamma", "data"):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            socks[name] = sock
+            self._ports[name] = sock.getsockname()[1]
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._startup(socks))
+            except BaseException as exc:
+                self.errors.append(exc)
+                for s in socks.values():
+                    s.close()
+                loop.close()
+                ready.set()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.close()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, name="fake-polymarket", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if self.errors:
+            self._thread.join()
+            self._thread = None
+            raise self.errors[0]
+        return self
+
+    def stop(self) -> None:
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=15)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=15)
+            self._thread = None
+
+    def __enter__(self) -> FakePolymarket:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses --------------------------------------------------------------------------------
+
+    @property
+    def clob_url(self) -> str:
+        return f"http://127.0.0.1:{self._ports['clob']}"
+
+    @property
+    def gamma_url(self) -> str:
+        return f"http://127.0.0.1:{self._ports['gamma']}"
+
+    @property
+    def data_url(self) -> str:
+        return f"http://127.0.0.1:{self._ports['data']}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket base: ``ws_url + "/market"`` and ``ws_url + "/user"``."""
+        return f"ws://127.0.0.1:{self._ports['clob']}/ws"
+
+    def settings_overrides(self) -> dict[str, str]:
+        """``HELIX_POLYMARKET_*`` environment values that point Helix here."""
+        return {
+            "HELIX_POLYMARKET_CLOB_URL": self.clob_url,
+            "HELIX_POLYMARKET_GAMMA_URL": self.gamma_url,
+            "HELIX_POLYMARKET_DATA_URL": self.data_url,
+            "HELIX_POLYMARKET_WS_URL": self.ws_url,
+            "HELIX_POLYMARKET_CHAIN_ID": str(self.chain_id),
+        }
+
+    # -- state setters (any thread) ---------------------------------------------------------------
+
+    def add_market(self, market: Mapping[str, Any]) -> None:
+        """A Gamma market dict (``outcomes``/``clobTokenIds`` JSON-encoded strings); its tokens
+        get an empty CLOB book (tick ``orderPriceMinTickSize``, ``negRisk``)."""
+
+        def apply() -> None:
+            m = dict(market)
+            cid = str(m["conditionId"])
+            self.data.markets[cid] = m
+            try:
+                tokens = json.loads(m.get("clobTokenIds") or "[]")
+                outcomes = json.loads(m.get("outcomes") or "[]")
+            except (ValueError, TypeError):
+                return  # a malformed listing: Gamma serves it, the CLOB does not know it
+            tick = Decimal(str(m.get("orderPriceMinTickSize") or "0.01"))
+            for i, token in enumerate(tokens):
+                outcome = outcomes[i] if i < len(outcomes) else ""
+                self.clob.register_token(
+                    str(token),
+                    market=cid,
+                    outcome=str(outcome),
+                    neg_risk=bool(m.get("negRisk")),
+                    tick=tick,
+                )
+
+        self._call(apply)
+
+    def add_trade(self, trade: Mapping[str, Any]) -> None:
+        """A Data API v1 trade row (camelCase, ``timestamp`` in seconds)."""
+        self._call(lambda: self.data.trades.append(dict(trade)))
+
+    def add_position(self, position: Mapping[str, Any]) -> None:
+        self._call(lambda: self.data.positions.append(dict(position)))
+
+    def add_holders(self, condition_id: str, groups: Iterable[Mapping[str, Any]]) -> None:
+        """``/holders`` groups ``{"token", "holders": [...]}`` of one market."""
+        self._call(lambda: self.data.holders.setdefault(condition_id, []).extend(map(dict, groups)))
+
+    def set_book(self, token_id: str, bids: Iterable[Level], asks: Iterable[Level]) -> None:
+        """Replace one token's book and push a ``book`` frame to its subscribers."""
+
+        async def apply() -> None:
+            self.clob.bids[token_id] = {Decimal(str(p)): Decimal(str(s)) for p, s in bids}
+            self.clob.asks[token_id] = {Decimal(str(p)): Decimal(str(s)) for p, s in asks}
+            await self.hubs.push_market(self.clob.book_frame(token_id), {token_id})
+
+        self._run(apply())
+
+    def push_market(self, frame: Mapping[str, Any] | list[Any]) -> int:
+        """Send one market-channel frame (an object or an array) as is to every market
+        connection subscribed to one of its assets (every connection when it names none)."""
+        items = frame if isinstance(frame, list) else [frame]
+        assets: set[str] = set()
+        for item in items:
+            if isinstance(item, Mapping):
+                if item.get("asset_id"):
+                    assets.add(str(item["asset_id"]))
+                for change in item.get("price_changes") or []:
+                    assets.add(str(change.get("asset_id")))
+                assets.update(str(a) for a in item.get("assets_ids") or [])
+        return self._run(self.hubs.push_market(frame, assets))
+
+    def push_raw(self, text: str) -> int:
+        """Send any text (garbage included) to every market connection."""
+
+        async def send() -> int:
+            n = 0
+            for conn in list(self.hubs.market):
+                if not conn.ws.closed:
+                    await conn.ws.send_str(text)
+                    n += 1
+            return n
+
+        return self._run(send())
+
+    def resolve(self, condition_id: str, winner_outcome: str) -> None:
+        """Close the market on Gamma (final prices 1/0) and push ``market_resolved``."""
+
+        async def apply() -> None:
+            m = self.data.markets[condition_id]
+            outcomes = json.loads(m["outcomes"])
+            tokens = [str(t) for t in json.loads(m["clobTokenIds"])]
+            if winner_outcome not in outcomes:
+                raise ValueError(f"{winner_outcome!r} is not one of {outcomes}")
+            win = outcomes.index(winner_outcome)
+            m["closed"] = True
+            m["outcomePrices"] = json.dumps(["1" if i == win else "0" for i in range(len(outcomes))])
+            frame = {
+                "event_type": "market_resolved",
+                "id": str(m.get("id", "")),
+                "market": condition_id,
+                "assets_ids": tokens,
+                "winning_asset_id": tokens[win],
+                "winning_outcome": winner_outcome,
+                "timestamp": str(int(time.time() * 1000)),
+            }
+            await self.hubs.push_market(frame, set(tokens))
+
+        self._run(apply())
+
+    # -- faults and observation --------------------------------------------------------------------
+
+    def drop_market_connections(self) -> int:
+        """Abort every market-channel connection (no close frame); returns how many."""
+        return self._call(self.hubs.drop_market)
+
+    def wait_market_subscribed(self, *tokens: str, timeout: float = 5.0) -> None:
+        def done() -> bool:
+            live = {a for c in list(self.hubs.market) for a in c.assets}
+            return all(t in live for t in tokens)
+
+        self._wait(done, timeout, f"market subscriptions to {tokens}")
+
+    def wait_user_connected(self, n: int = 1, timeout: float = 5.0) -> None:
+        self._wait(lambda: len(self.hubs.user) >= n, timeout, f"{n} user connections")
+
+    @property
+    def orders(self) -> list[PostedOrder]:
+        """The ``POST /order`` calls whose L2 HMAC and order signature were verified."""
+        return [p for p in list(self.clob.posted) if p.verified]
+
+    @property
+    def posted(self) -> list[PostedOrder]:
+        """Every ``POST /order`` call, verified or not (raw body and POLY_* headers)."""
+        return list(self.clob.posted)
+
+    @property
+    def market_connections(self) -> int:
+        return self.hubs.market_connections
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    async def _notify(self, order: FakeOrder, trades: list[dict[str, Any]], kind: str) -> None:
+        now_ms = str(int(time.time() * 1000))
+        frame = {
+            "event_type": "order",
+            "type": kind if not (trades and kind == "PLACEMENT" and order.status != "LIVE") else "UPDATE",
+            **order.row(),
+            "created_at": str(order.created_s),
+            "timestamp": now_ms,
+        }
+        await self.hubs.push_user(frame, api_key=order.owner, market=order.market)
+        for t in trades:
+            await self.hubs.push_user(
+                {"event_type": "trade", "type": "TRADE", **t, "timestamp": now_ms},
+                api_key=order.owner,
+                market=order.market,
+            )
+            await self.hubs.push_market(
+                {
+                    "event_type": "last_trade_price",
+                    "asset_id": t["asset_id"],
+                    "market": t["market"],
+                    "price": t["price"],
+                    "size": t["size"],
+                    "side": t["side"],
+                    "fee_rate_bps": "0",
+                    "timestamp": now_ms,
+                    "transaction_hash": t["transaction_hash"],
+                },
+                {t["asset_id"]},
+            )
+        if trades:
+            await self.hubs.push_market(self.clob.book_frame(order.token_id), {order.token_id})
+
+    def _snapshots(self, assets: list[str]) -> list[dict[str, Any]]:
+        return [self.clob.book_frame(a) for a in assets if a in self.clob.market_of]
+
+    async def _startup(self, socks: dict[str, socket.socket]) -> None:
+        clob = web.Application()
+        self._api.add_routes(clob)
+        clob.router.add_get("/ws/market", self.hubs.market_handler)
+        clob.router.add_get("/ws/user", self.hubs.user_handler)
+        gamma = web.Application()
+        self.data.add_gamma_routes(gamma)
+        data = web.Application()
+        self.data.add_data_routes(data)
+        for name, app in (("clob", clob), ("gamma", gamma), ("data", data)):
+            runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+            await runner.setup()
+            await web.SockSite(runner, socks[name]).start()
+            self._runners.append(runner)
+
+    async def _shutdown(self) -> None:
+        await self.hubs.close_all()
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+
+    def _running(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None or self._thread is None:
+            raise RuntimeError("FakePolymarket is not running (call start())")
+        return self._loop
+
+    def _run(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        return asyncio.run_coroutine_threadsafe(coro, self._running()).result(timeout=10)
+
+    def _call(self, fn: Callable[[], _T]) -> _T:
+        async def call() -> _T:
+            return fn()
+
+        return self._run(call())
+
+    def _wait(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"FakePolymarket: timed out waiting for {what}")
+            time.sleep(0.005)
+
+
+def load_samples(directory: Path) -> dict[str, Any]:
+    """The nautilus-polymarket sample payloads (``crates_test_data/*.json``) by file stem;
+    empty when the directory is absent."""
+    if not directory.is_dir():
+        return {}
+    return {p.stem: json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))}
