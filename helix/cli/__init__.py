@@ -15,6 +15,7 @@ from helix.cli import (  # noqa: F401 - importing registers the commands
     heatmap,
     importing,
     market,
+    poly_data,
     poly_trade,
     projections,
     services,

@@ -9,9 +9,10 @@ so importing a row twice stores it once.
 
 (``transactionHash`` optional, any column order).  ``timestamp`` is epoch seconds; ``datetime``
 is ignored (some exports wrote it wrongly).  The natural key is the transaction hash plus
-token, side, size and price when the row has one, else a digest of the row's facts; an
-identical row met again in the same file gets ``#1``, ``#2``..., because the Data API does
-list identical fills of one order separately.
+token, side, size and price when the row has one (the key the live feed gives the same trade,
+:func:`helix.feeds.polymarket.convert.trade_from_data_api`), else a digest of the row's facts;
+an identical row met again in the same file gets ``#1``, ``#2``..., because the exports do list
+identical fills separately.
 
 ``polymarket-midterms-csv`` — the 2022 midterm exports, one market per file::
 
@@ -126,6 +127,11 @@ def _text(value: str, field: str) -> str:
     return value.strip()
 
 
+def _canon(number: Decimal) -> str:
+    """Plain text without exponent or trailing zeros (``1.50`` and ``1.5`` key alike)."""
+    return format(number.normalize(), "f")
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:20]  # noqa: S324 - a key
 
@@ -188,7 +194,7 @@ class PolymarketDataCsvParser:
         outcome = _text(row["outcome"], "outcome")
         tx = row.get("transactionHash", "").strip()
         if tx:
-            key = f"{tx}:{token}:{side}:{size}:{price}"
+            key = f"{tx}:{token}:{side}:{_canon(size)}:{_canon(price)}"  # as the live feed keys it
         else:
             key = _digest(wallet, side, token, cid, str(size), str(price), row["timestamp"])
         if occurrence != b"0":
@@ -365,3 +371,22 @@ def _midterms_market(cid: str, body: bytes) -> PolyMarket:
 def _with_poly_id(market: PolyMarket) -> PolyMarket:
     event_id = poly_event_id(market.KIND, market.symbol, market.natural_key)
     return msgspec.structs.replace(market, event_id=event_id)
+
+
+def last_trade_ns(path: Path) -> int | None:
+    """The time of the latest well-formed trade in a midterms export (``None``: no trade).
+
+    Raises:
+        ValidationError: the file is not a midterms export (header, name).
+    """
+    parser = PolymarketMidtermsCsvParser()
+    last: int | None = None
+    for _, raw in parser.records(path):
+        try:
+            parsed = parser.parse(raw)
+        except ValidationError:
+            continue
+        for event in parsed.events:
+            if isinstance(event, PolyTrade) and (last is None or event.ts_event > last):
+                last = event.ts_event
+    return last

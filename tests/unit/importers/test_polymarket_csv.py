@@ -93,7 +93,7 @@ def test_transaction_hash_column_keys_the_trade(tmp_path: Path) -> None:
     [(_, raw)] = records(DATA, path)
     trade = only(DATA.parse(raw))
     assert trade.tx_hash == "0xabc"
-    assert trade.trade_key == f"0xabc:{TOKEN}:buy:3454.2765:0.99"
+    assert trade.trade_key == f"0xabc:{TOKEN}:buy:3454.2765:0.99"  # = the live feed's key
 
 
 @pytest.mark.parametrize(
@@ -297,3 +297,19 @@ def test_one_sided_export_still_resolves_both_outcomes() -> None:
 def test_unknown_race_is_a_clear_error() -> None:
     with pytest.raises(ValidationError, match="no official 2022 result"):
         result_for("texas_governor")
+
+
+def test_a_row_with_a_hash_gets_the_id_the_live_feed_gives_the_same_trade(tmp_path: Path) -> None:
+    from helix.feeds.polymarket.convert import trade_from_data_api
+
+    header = DATA_HEADER + b",transactionHash"
+    path = write_lines(tmp_path / "t.csv", [header, data_row(size="10.50") + b",0xabc"], gz=False)
+    [(_, raw)] = records(DATA, path)
+    imported = only(DATA.parse(raw))
+    live = trade_from_data_api(
+        {"proxyWallet": W1, "side": "BUY", "asset": TOKEN, "conditionId": CID, "size": 10.5,
+         "price": 0.99, "timestamp": 1767504071, "outcome": "Yes", "transactionHash": "0xabc"},
+        now_ns=1,
+    )  # fmt: skip
+    assert isinstance(live, PolyTrade)
+    assert (live.trade_key, live.event_id) == (imported.trade_key, imported.event_id)
