@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Protocol
@@ -37,6 +36,13 @@ from commands.orders import OrderState
 from events.base import Event
 from events.poly import VENUE
 from helix.errors import ConfigError, DomainError
+from helix.feeds.polymarket.convert import (
+    CancelAck,
+    OpenOrderRow,
+    OrderAck,
+    OwnTradeRow,
+    UserOrderUpdate,
+)
 from helix.settings import Settings
 from helix.venues.base import (
     Accepted,
@@ -60,37 +66,17 @@ class Gateway(Protocol):
 
     async def place_order(
         self, *, token_id: str, side: str, size: Decimal, price: Decimal, order_type: str = "GTC"
-    ) -> Any: ...
+    ) -> OrderAck: ...
 
-    async def cancel_order(self, order_id: str) -> Any: ...
+    async def cancel_order(self, order_id: str) -> CancelAck: ...
 
-    async def open_orders(self, *, market: str | None = None) -> list[Any]: ...
+    async def open_orders(self, *, market: str | None = None) -> list[OpenOrderRow]: ...
 
-    async def own_trades(self, *, after_s: int | None = None) -> list[Any]: ...
+    async def own_trades(self, *, after_s: int | None = None) -> list[OwnTradeRow]: ...
 
-    def user_stream(self, markets: Sequence[str]) -> AsyncIterator[Any]: ...
-
-
-def _get(row: Any, *names: str, default: Any = None) -> Any:
-    """A field of a gateway row (attribute or mapping key; the first name present)."""
-    for name in names:
-        value = row.get(name) if isinstance(row, dict) else getattr(row, name, None)
-        if value is not None:
-            return value
-    return default
-
-
-def _dec(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
-
-
-def _ts_ns(value: Any) -> int:
-    """A Polymarket time (unix s or ms, number or string) as ns."""
-    try:
-        n = int(Decimal(str(value)))
-    except (ArithmeticError, ValueError):
-        return 0
-    return n * 1_000_000 if n > 10**11 else n * NS
+    def user_stream(
+        self, markets: Sequence[str]
+    ) -> AsyncIterator[UserOrderUpdate | OwnTradeRow]: ...
 
 
 def protective_price(
@@ -122,16 +108,23 @@ class PolymarketVenue:
         self.sink = sink
         self.protect = protect
         self.opener = opener  # the gateway as an async context manager (entered by open())
-        self.ids: dict[str, uuid.UUID] = {}  # Polymarket order id -> our order id
+        self.orders: dict[str, OrderState] = {}  # Polymarket order id -> our order
         self.unclaimed: dict[str, list[Any]] = {}  # trades of orders not known yet
-        self.foreign: list[Any] = []
         self._task: asyncio.Task[None] | None = None
+        balance = getattr(gateway, "balance", None)
+        if balance is not None:  # the live account opens with the wallet's collateral
+            self.balance = balance
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def open(self) -> None:
+        """Enter the gateway and authenticate now (bad keys fail at start, not at the first
+        order)."""
         if self.opener is not None:
             await self.opener.__aenter__()
+        authenticate = getattr(self.gateway, "authenticate", None)
+        if authenticate is not None:
+            await authenticate()
 
     def connect(self) -> None:
         """Follow the user channel (every market of the account) in a task."""
@@ -175,20 +168,17 @@ class PolymarketVenue:
             )
         except DomainError as exc:
             return [Rejected(oid, f"polymarket: {exc}")]
-        if not _get(ack, "success", default=False):
-            why = _get(ack, "error", "error_msg", "errorMsg", default="") or "not accepted"
-            return [Rejected(oid, f"polymarket: {why}")]
-        venue_id = str(_get(ack, "order_id", "orderID", default=""))
-        self.ids[venue_id] = oid
+        if not ack.success:
+            return [Rejected(oid, f"polymarket: {ack.error or ack.status or 'not accepted'}")]
+        venue_id = ack.order_id
+        self.orders[venue_id] = order
         out: list[Report] = [Accepted(oid, venue_id)]
-        pending = self.unclaimed.pop(venue_id, [])
+        pending: list[OwnTradeRow] = self.unclaimed.pop(venue_id, [])
         if kind != "GTC":
             after = p.ts_event // NS - 60
-            trade_ids = set(_get(ack, "trade_ids", "tradeIDs", default=()) or ())
-            rows = [t for t in await self.gateway.own_trades(after_s=after)
-                    if str(_get(t, "id", "trade_id")) in trade_ids]  # fmt: skip
-            pending += rows
-        fills = self._fills(venue_id, oid, pending)
+            trades = await self.gateway.own_trades(after_s=after)
+            pending += [t for t in trades if t.trade_id in set(ack.trade_ids)]
+        fills = self._fills(venue_id, order, pending)
         out += fills
         if kind != "GTC" and sum((f.qty for f in fills), ZERO) < size:
             out.append(Expired(oid))
@@ -202,16 +192,11 @@ class PolymarketVenue:
             ack = await self.gateway.cancel_order(venue_id)
         except DomainError as exc:
             return [RequestRejected(order.order_id, "cancel", f"polymarket: {exc}")]
-        canceled = {str(i) for i in _get(ack, "canceled", default=()) or ()}
-        if venue_id not in canceled:
-            refused = _get(ack, "not_canceled", default={}) or {}
-            why = refused.get(venue_id, "not cancelled") if isinstance(refused, dict) else refused
+        if venue_id not in ack.canceled:
+            why = ack.not_canceled.get(venue_id, "not cancelled")
             return [RequestRejected(order.order_id, "cancel", f"polymarket: {why}")]
         trades = await self.gateway.own_trades(after_s=order.placed.ts_event // NS - 60)
-        return [
-            *self._fills(venue_id, order.order_id, trades),
-            Cancelled(order.order_id, "cancelled"),
-        ]
+        return [*self._fills(venue_id, order, trades), Cancelled(order.order_id, "cancelled")]
 
     async def amend(
         self, order: OrderState, qty: Decimal, limit_price: Decimal | None, *, now_ns: int
@@ -223,11 +208,9 @@ class PolymarketVenue:
         mine = [o for o in open_orders if o.placed.mode == "live" and o.status != "placed"]
         if not mine:
             return []
-        rows = await self.gateway.open_orders()
+        live = {r.order_id: r for r in await self.gateway.open_orders()}
         since = min(o.placed.ts_event for o in mine) // NS - 60
-        trades = [t for t in await self.gateway.own_trades(after_s=since)
-                  if str(_get(t, "status", default="")).upper() != "FAILED"]  # fmt: skip
-        live = {str(_get(r, "order_id", "id")): r for r in rows}
+        trades = [t for t in await self.gateway.own_trades(after_s=since) if t.status != "FAILED"]
         claimed = {o.venue_order_id for o in mine if o.venue_order_id}
         out: list[Report] = []
         for order in mine:
@@ -237,103 +220,92 @@ class PolymarketVenue:
                 out.append(Rejected(oid, "not received by polymarket"))
                 continue
             claimed.add(venue_id)
-            self.ids[venue_id] = oid
+            self.orders[venue_id] = order
             out.append(Accepted(oid, venue_id))
-            fills = self._fills(venue_id, oid, trades)
+            fills = self._fills(venue_id, order, trades)
             out += fills
-            filled = order.cum_qty + sum((f.qty for f in fills if f.exec_id not in order.exec_ids),
-                                         ZERO)  # fmt: skip
-            if venue_id not in live and filled < order.qty:
+            new = sum((f.qty for f in fills if f.exec_id not in order.exec_ids), ZERO)
+            if venue_id not in live and order.cum_qty + new < order.qty:
                 out.append(Cancelled(oid, "no longer open at polymarket"))
         return out
 
     def _find(
-        self, order: OrderState, live: dict[str, Any], trades: list[Any], claimed: set[str]
+        self,
+        order: OrderState,
+        live: dict[str, OpenOrderRow],
+        trades: list[OwnTradeRow],
+        claimed: set[str],
     ) -> str | None:
         """The Polymarket id of an order sent but never acknowledged (None: not received)."""
         p = order.placed
         for vid, r in live.items():
             if vid in claimed:
                 continue
-            price = order.limit_price
-            same = (
-                str(_get(r, "asset_id", "token_id")) == p.symbol
-                and str(_get(r, "side", default="")).lower() == p.side
-                and _dec(_get(r, "original_size", "size")) == order.qty
-                and (price is None or _dec(_get(r, "price")) == price)
-            )
-            if same:
+            if (r.token_id, r.side, r.original_size) == (p.symbol, p.side, order.qty) and (
+                order.limit_price is None or r.price == order.limit_price
+            ):
                 return vid
         for t in trades:
-            vid = str(_get(t, "taker_order_id", default=""))
+            vid = t.taker_order_id
             if (
                 vid
                 and vid not in claimed
-                and vid not in self.ids
-                and str(_get(t, "asset_id", "token_id")) == p.symbol
-                and str(_get(t, "side", default="")).lower() == p.side
-                and _ts_ns(_get(t, "match_time", "timestamp")) >= p.ts_event - 60 * NS
+                and vid not in self.orders
+                and (t.token_id, t.side) == (p.symbol, p.side)
+                and (t.match_ts or 0) >= p.ts_event - 60 * NS
             ):
                 return vid
         return None
 
     # -- fills --------------------------------------------------------------------------------
 
-    def _fills(self, venue_id: str, oid: uuid.UUID, trades: Iterable[Any]) -> list[Fill]:
-        """Our order's fills in ``trades`` (as taker or as one of the makers), oldest first."""
+    def _fills(self, venue_id: str, order: OrderState, trades: Iterable[OwnTradeRow]) -> list[Fill]:
+        """Our order's fills in ``trades`` (as taker, or as a maker: at its limit price),
+        oldest first; a trade of several of our maker orders is booked on the first."""
         out: list[Fill] = []
         seen: set[str] = set()
+        oid = order.order_id
         for t in trades:
-            tid = str(_get(t, "id", "trade_id", default=""))
-            if tid in seen or str(_get(t, "status", default="")).upper() == "FAILED":
+            if t.trade_id in seen or t.status == "FAILED":
                 continue
-            ts = _ts_ns(_get(t, "match_time", "timestamp", default=0))
-            if str(_get(t, "taker_order_id", default="")) == venue_id:
-                qty, price = _dec(_get(t, "size")), _dec(_get(t, "price"))
-                fee = qty * price * _dec(_get(t, "fee_rate_bps", default=0)) / BPS
-                out.append(Fill(oid, tid, qty, price, fee, "taker", ts))
-                seen.add(tid)
+            ts = t.match_ts or 0
+            if t.taker_order_id == venue_id:
+                fee = t.size * t.price * t.fee_rate_bps / BPS
+                out.append(Fill(oid, t.trade_id, t.size, t.price, fee, "taker", ts))
+            elif venue_id in t.maker_order_ids:
+                price = order.limit_price if order.limit_price is not None else t.price
+                out.append(Fill(oid, t.trade_id, t.size, price, ZERO, "maker", ts))
+            else:
                 continue
-            for m in _get(t, "maker_orders", default=()) or ():
-                if str(_get(m, "order_id", default="")) == venue_id:
-                    qty = _dec(_get(m, "matched_amount", "size"))
-                    out.append(Fill(oid, tid, qty, _dec(_get(m, "price")), ZERO, "maker", ts))
-                    seen.add(tid)
-                    break
+            seen.add(t.trade_id)
         out.sort(key=lambda f: (f.ts, f.exec_id))
         return out
 
-    def on_user(self, item: Any) -> list[Report]:
+    def on_user(self, item: UserOrderUpdate | OwnTradeRow) -> list[Report]:
         """One user-channel update: an order placed or cancelled, or a trade."""
-        if _get(item, "taker_order_id") is not None or _get(item, "maker_orders") is not None:
+        if isinstance(item, OwnTradeRow):
             return self._trade(item)
-        venue_id = str(_get(item, "order_id", "id", default=""))
-        oid = self.ids.get(venue_id)
-        if oid is None:
+        order = self.orders.get(item.order_id)
+        if order is None:
             return []
-        kind = str(_get(item, "type", "kind", default="")).upper()
+        oid = order.order_id
+        kind = item.type.upper()
         if kind == "PLACEMENT":
-            return [Accepted(oid, venue_id)]
+            return [Accepted(oid, item.order_id)]
         if kind == "CANCELLATION":
             return [Cancelled(oid, "cancelled at polymarket")]
         return []
 
-    def _trade(self, t: Any) -> list[Report]:
-        ids = [str(_get(t, "taker_order_id", default=""))]
-        ids += [str(_get(m, "order_id", default="")) for m in _get(t, "maker_orders", default=())
-                or ()]  # fmt: skip
+    def _trade(self, t: OwnTradeRow) -> list[Report]:
         out: list[Report] = []
-        known = False
-        for vid in ids:
-            oid = self.ids.get(vid)
-            if oid is not None:
-                known = True
-                out += self._fills(vid, oid, [t])
+        ids = [t.taker_order_id, *t.maker_order_ids]
+        known = [vid for vid in ids if vid in self.orders]
+        for vid in known:
+            out += self._fills(vid, self.orders[vid], [t])
         if not known:
             for vid in ids:
                 if vid:
                     self.unclaimed.setdefault(vid, []).append(t)
-            self.foreign.append(t)
         return out
 
     def on_market(self, seq: int, event: Event) -> list[Report]:
@@ -357,7 +329,7 @@ def live_polymarket(settings: Settings) -> PolymarketVenue | None:
     if keys is None:
         return None
     try:
-        from helix.venues.polymarket_sdk import PolymarketGateway  # type: ignore[import-not-found,unused-ignore]
+        from helix.venues.polymarket_sdk import PolymarketGateway
     except ImportError as exc:  # pragma: no cover - the gateway ships with Helix
         raise ConfigError(f"the Polymarket gateway is not available: {exc}") from exc
     gateway = PolymarketGateway(settings, keys)
