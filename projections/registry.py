@@ -10,12 +10,17 @@ from projections.candles import CandlesProjector
 from projections.fund import FundProjector
 from projections.funding import FundingProjector
 from projections.heatmap import HeatmapProjector
+from projections.hybrid_roi import HybridRoiProjector
 from projections.liquidations import LiquidationsProjector
 from projections.open_interest import OpenInterestProjector
 from projections.orders import OrdersProjector
 from projections.pnl import PnlProjector
+from projections.poly_markets import PolyMarketsProjector
+from projections.poly_positions import PolyPositionsProjector
 from projections.positions import PositionsProjector
 from projections.signals import SignalsProjector
+from projections.wallet_clusters import WalletClustersProjector
+from projections.wallets import WalletsProjector
 
 MarketProjector = (
     CandlesProjector
@@ -23,6 +28,8 @@ MarketProjector = (
     | FundingProjector
     | LiquidationsProjector
     | HeatmapProjector
+    | PolyMarketsProjector
+    | WalletsProjector
 )
 LedgerProjector = (
     SignalsProjector
@@ -31,6 +38,9 @@ LedgerProjector = (
     | PnlProjector
     | AccountsProjector
     | FundProjector
+    | WalletClustersProjector
+    | PolyPositionsProjector
+    | HybridRoiProjector
 )
 
 
@@ -49,6 +59,8 @@ def all_projectors(
         FundingProjector(),
         LiquidationsProjector(),
         HeatmapProjector(),
+        PolyMarketsProjector(),
+        WalletsProjector(),
     ]
     out: dict[str, Projector] = {}
     for p in market:
@@ -61,6 +73,9 @@ def all_projectors(
         PnlProjector(),
         AccountsProjector(),
         FundProjector(),
+        WalletClustersProjector(),
+        PolyPositionsProjector(),
+        HybridRoiProjector(),
     ]
     for q in ledger:
         subjects = tuple(s.replace("ldg.", f"{ledger_prefix}.", 1) for s in q.subjects)

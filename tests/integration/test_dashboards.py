@@ -39,9 +39,14 @@ READ_MODELS = {
     "heatmap_cells", "signals", "orders", "order_commands_rejected", "fills", "positions",
     "funding_payments", "pnl_daily", "accounts", "position_marks", "pnl_daily_with_unrealized",
     "backtest_runs", "backtest_equity", "fund_nav", "fund_members", "fund_affiliates",
-    "fund_member_equity",
+    "fund_member_equity", "poly_markets", "poly_tokens", "wallet_positions",
+    "poly_prices_hourly", "wallets", "wallet_clusters", "wallet_scores", "poly_positions",
+    "poly_position_marks", "hybrid_roi",
 }  # fmt: skip
-PRIVATE = {"helix_migrations", "heatmap_markets"}
+PRIVATE = {
+    "helix_migrations", "heatmap_markets", "wallet_entries", "wallet_markets", "wallet_tokens",
+    "wallet_marks", "hybrid_position_strategy",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
