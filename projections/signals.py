@@ -9,6 +9,7 @@ from decimal import Decimal
 import asyncpg
 import msgspec
 
+from events.poly import ClusterSynced, HybridSignal, PolySignal, WalletScored
 from events.signals import (
     ClusterTargeted,
     ImbalanceRanked,
@@ -44,6 +45,14 @@ def headline(s: Signal) -> tuple[str | None, Decimal | None, float | None]:
     if isinstance(s, ImbalanceRanked):
         top = s.ranking[0] if s.ranking else None
         return (top.side_at_risk if top else None), None, (top.imbalance if top else None)
+    if isinstance(s, PolySignal):
+        return s.outcome, s.price, float(s.score)
+    if isinstance(s, HybridSignal):
+        return s.direction, s.price, s.fraction
+    if isinstance(s, WalletScored):
+        return s.crossed, None, s.smart_score
+    if isinstance(s, ClusterSynced):
+        return None, None, s.density
     return None, None, None
 
 

@@ -16,6 +16,7 @@ from helix.cli import (  # noqa: F401 - importing registers the commands
     importing,
     market,
     poly_data,
+    poly_signals,
     poly_trade,
     projections,
     services,

@@ -19,6 +19,7 @@ from helix.strategies.hybrid import (
     perps_direction,
     poly_direction,
 )
+from projections.signals import headline
 from tests.unit import _factories as f
 
 T0 = 1_735_689_600_000_000_000
@@ -95,6 +96,7 @@ def test_agreeing_signals_fuse_with_the_tv6n_numbers() -> None:
     assert h.symbol == CID
     assert h.venue == "polymarket"
     assert "0.6011" in h.reason
+    assert headline(h) == ("up", Decimal("0.50"), h.fraction)
 
 
 def test_the_pair_fuses_whichever_comes_first() -> None:

@@ -23,6 +23,7 @@ from events.signals import Signal
 from helix.codec import Codec
 from helix.settings import Settings
 from helix.strategies.poly_oracle import OracleConfig, PolyOracle
+from projections.signals import headline
 
 T0 = 1_735_689_600_000_000_000  # 2025-01-01 00:00 UTC
 MIN = 60_000_000_000
@@ -152,6 +153,7 @@ def test_a_wallet_becomes_smart_once_at_the_twentieth_resolution() -> None:
     assert s.source_seq == last
     assert s.symbol == A
     assert "rose to 40.0" in s.reason
+    assert headline(s) == ("up", None, s.smart_score)
     # another resolution they win: no second crossing
     more = [
         market("x", T0 + 50 * HOUR, "Will x happen?"),
@@ -218,6 +220,7 @@ def test_tv8_entries_make_one_synced_cluster() -> None:
     assert c.source_seq == len(trades) + 1  # the event that crossed the boundary
     assert c.bar_start == T0 + 11 * HOUR
     assert c.interval == "1h"
+    assert headline(c) == (None, None, c.density)
     # unchanged membership an hour later: nothing new
     assert feed(oracle, [market("tick", T0 + 13 * HOUR, "Will time pass?")], 100) == []
 
@@ -292,6 +295,7 @@ def test_two_smart_wallets_in_a_cluster_give_a_tv6q_signal() -> None:
     assert (s.outcome, s.token_id, s.symbol, s.question) == ("Yes", "m1", cid("m"), QUESTION)
     assert "checklist 85 ≥ 70" in s.reason
     assert "failed: no_sync_dominance" in s.reason
+    assert headline(s) == ("Yes", Decimal("0.50"), 85.0)  # the signals table's columns
     # one signal per outcome per cooldown
     assert feed(oracle, [trade("m", t + 4 * MIN, C, "200", "0.50")], n + 5) == []
 
