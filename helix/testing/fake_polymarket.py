@@ -7,7 +7,8 @@ formats and real signature checks, so the official SDK and Helix's gateway run a
         settings = Settings(**{k.removeprefix("HELIX_").lower(): v
                                for k, v in fake.settings_overrides().items()})
         async with PolymarketGateway(settings, keys) as gw:
-            await gw.place_order(token_id=token, side="buy", size=Decimal(10), price=Decimal("0.52"))
+            await gw.place_order(token_id=token, side="buy", size=Decimal(10),
+                                 price=Decimal("0.52"))
         fake.orders                                    # the verified orders
 
 Three HTTP sites on three ports (Gamma, Data API, CLOB; the CLOB port also serves the
@@ -235,7 +236,9 @@ class FakePolymarket:
                 raise ValueError(f"{winner_outcome!r} is not one of {outcomes}")
             win = outcomes.index(winner_outcome)
             m["closed"] = True
-            m["outcomePrices"] = json.dumps(["1" if i == win else "0" for i in range(len(outcomes))])
+            m["outcomePrices"] = json.dumps(
+                ["1" if i == win else "0" for i in range(len(outcomes))]
+            )
             frame = {
                 "event_type": "market_resolved",
                 "id": str(m.get("id", "")),
@@ -285,7 +288,9 @@ class FakePolymarket:
         now_ms = str(int(time.time() * 1000))
         frame = {
             "event_type": "order",
-            "type": kind if not (trades and kind == "PLACEMENT" and order.status != "LIVE") else "UPDATE",
+            "type": kind
+            if not (trades and kind == "PLACEMENT" and order.status != "LIVE")
+            else "UPDATE",
             **order.row(),
             "created_at": str(order.created_s),
             "timestamp": now_ms,

@@ -46,7 +46,9 @@ _DOMAIN_FIELDS = [
 ]
 
 
-def recover_clob_auth(*, address: str, timestamp: str, nonce: int, signature: str, chain_id: int) -> str:
+def recover_clob_auth(
+    *, address: str, timestamp: str, nonce: int, signature: str, chain_id: int
+) -> str:
     """The address that signed an L1 ``ClobAuth`` message."""
     typed = {
         "domain": {"name": "ClobAuthDomain", "version": "1", "chainId": chain_id},
@@ -116,7 +118,9 @@ def order_hash_and_signer(
     Raises:
         ValueError / KeyError / TypeError: the order or its signature cannot be read.
     """
-    signable = encode_typed_data(full_message=order_typed_data(order, chain_id=chain_id, exchange=exchange))
+    signable = encode_typed_data(
+        full_message=order_typed_data(order, chain_id=chain_id, exchange=exchange)
+    )
     digest = "0x" + keccak(b"\x19" + signable.version + signable.header + signable.body).hex()
     signer = Account.recover_message(signable, signature=order["signature"])
     return digest, str(signer)

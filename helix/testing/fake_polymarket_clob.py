@@ -352,7 +352,9 @@ class ClobApi:
         return web.json_response({"mid": _s((max(bids) + min(asks)) / 2)})
 
     async def tick_size(self, request: web.Request) -> web.Response:
-        return web.json_response({"minimum_tick_size": float(self.state.tick[self._token(request)])})
+        return web.json_response(
+            {"minimum_tick_size": float(self.state.tick[self._token(request)])}
+        )
 
     async def neg_risk(self, request: web.Request) -> web.Response:
         return web.json_response({"neg_risk": self.state.neg_risk[self._token(request)]})
@@ -378,13 +380,17 @@ class ClobApi:
     async def markets_by_token(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         if token not in self.state.market_of:
-            raise web.HTTPNotFound(text='{"error":"market not found"}', content_type="application/json")
+            raise web.HTTPNotFound(
+                text='{"error":"market not found"}', content_type="application/json"
+            )
         return web.json_response({"condition_id": self.state.market_of[token]})
 
     def _tokens_of(self, cid: str) -> list[str]:
         tokens = [t for t, c in self.state.market_of.items() if c == cid]
         if not tokens:
-            raise web.HTTPNotFound(text='{"error":"market not found"}', content_type="application/json")
+            raise web.HTTPNotFound(
+                text='{"error":"market not found"}', content_type="application/json"
+            )
         return tokens
 
     async def clob_market(self, request: web.Request) -> web.Response:
@@ -412,7 +418,7 @@ class ClobApi:
             }
         )
 
-    # -- L1 -----------------------------------------------------------------------------------------
+    # -- L1 ---------------------------------------------------------------------------------
 
     def _l1(self, request: web.Request) -> str:
         h = request.headers
@@ -446,7 +452,7 @@ class ClobApi:
         k = self.state.keys[key] if key else self.state.issue_key(address)
         return web.json_response({"apiKey": k.key, "secret": k.secret, "passphrase": k.passphrase})
 
-    # -- L2 -----------------------------------------------------------------------------------------
+    # -- L2 ---------------------------------------------------------------------------------
 
     async def _l2(self, request: web.Request) -> tuple[ApiKey, str]:
         body = await request.text()
@@ -561,7 +567,9 @@ class ClobApi:
             and (not q.get("asset_id") or o.token_id == q["asset_id"])
             and (not q.get("id") or o.order_id == q["id"])
         ]
-        return web.json_response({"limit": 500, "count": len(rows), "next_cursor": END_CURSOR, "data": rows})
+        return web.json_response(
+            {"limit": 500, "count": len(rows), "next_cursor": END_CURSOR, "data": rows}
+        )
 
     async def get_order(self, request: web.Request) -> web.Response:
         k, _ = await self._l2(request)
@@ -582,7 +590,9 @@ class ClobApi:
             and (not q.get("asset_id") or t["asset_id"] == q["asset_id"])
             and (after is None or int(t["match_time"]) >= after)
         ]
-        return web.json_response({"limit": 500, "count": len(rows), "next_cursor": END_CURSOR, "data": rows})
+        return web.json_response(
+            {"limit": 500, "count": len(rows), "next_cursor": END_CURSOR, "data": rows}
+        )
 
 
 def _unauthorized() -> web.HTTPUnauthorized:

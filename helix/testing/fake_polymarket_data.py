@@ -106,7 +106,8 @@ class DataApis:
             ev = (m.get("events") or [{}])[0]
             slug = ev.get("slug") or m.get("slug") or ""
             entry = events.setdefault(
-                slug, {**{k: v for k, v in ev.items() if k != "markets"}, "slug": slug, "markets": []}
+                slug,
+                {**{k: v for k, v in ev.items() if k != "markets"}, "slug": slug, "markets": []},
             )
             entry["markets"].append(m)
         return web.json_response(_page(request, list(events.values()), default=20))

@@ -12,6 +12,7 @@ owner (and markets, when given) follow.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -153,8 +154,6 @@ class WsHubs:
 
     async def close_all(self) -> None:
         for ws in [c.ws for c in self.market] + [c.ws for c in self.user]:
-            try:
+            with contextlib.suppress(TimeoutError, OSError, RuntimeError):
                 await asyncio.wait_for(ws.close(code=1001, message=b"fake stopping"), 2.0)
-            except (TimeoutError, OSError, RuntimeError):
-                pass
         await asyncio.sleep(0)

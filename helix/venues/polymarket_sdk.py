@@ -165,9 +165,7 @@ class PolymarketGateway:
         self._secure_lock = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
-        self._http = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self.http_timeout_s)
-        )
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.http_timeout_s))
         return self
 
     async def __aexit__(
@@ -325,7 +323,9 @@ class PolymarketGateway:
             if items:
                 yield items
 
-    async def user_stream(self, markets: Sequence[str]) -> AsyncIterator[UserOrderUpdate | OwnTradeRow]:
+    async def user_stream(
+        self, markets: Sequence[str]
+    ) -> AsyncIterator[UserOrderUpdate | OwnTradeRow]:
         """The CLOB user channel (our orders and trades in ``markets``; all when empty)."""
         client = await self._client()
         creds = client.credentials
@@ -381,6 +381,17 @@ class PolymarketGateway:
 
     # -- trading -----------------------------------------------------------------------------------
 
+    async def authenticate(self) -> str:
+        """Create the SDK's secure client now (L1-deriving API creds when the keys have none)
+        and return the API key in use.  Trading calls do this lazily; note the SDK builds a
+        dozen HTTP clients, which blocks the event loop for a second or two.
+
+        Raises:
+            ConfigError: no or invalid keys, or credentials refused.
+        """
+        client = await self._client()
+        return str(client.credentials.key)
+
     async def _client(self) -> Any:
         """The SDK's secure client (created once: L1 derives API creds if the keys have none)."""
         if self.keys is None:
@@ -394,7 +405,7 @@ class PolymarketGateway:
                 keys = self.keys
                 try:
                     signer = Account.from_key(keys.private_key).address
-                except (ValueError, TypeError) as exc:
+                except (ValueError, TypeError):
                     raise ConfigError("HELIX_POLYMARKET_PRIVATE_KEY is not a valid key") from None
                 creds = None
                 if keys.api_key:

@@ -75,7 +75,9 @@ def settings_for(fake: FakePolymarket) -> Settings:
 @pytest.fixture
 async def gw(fake: FakePolymarket) -> AsyncIterator[PolymarketGateway]:
     keys = PolymarketKeys(private_key=Account.create().key.hex())
-    async with PolymarketGateway(settings_for(fake), keys, ping_s=0.05, reconnect_s=(0.05, 0.2)) as g:
+    async with PolymarketGateway(
+        settings_for(fake), keys, ping_s=0.05, reconnect_s=(0.05, 0.2)
+    ) as g:
         yield g
 
 
@@ -84,9 +86,11 @@ async def test_markets_filters_and_reports_malformed(gw: PolymarketGateway) -> N
     good = [m for m in items if isinstance(m, PolyMarket)]
     bad = [m for m in items if isinstance(m, Malformed)]
     assert {m.condition_id for m in good} == {CID, CID2}
-    assert len(bad) == 1 and "clobTokenIds" in bad[0].reason
+    assert len(bad) == 1
+    assert "clobTokenIds" in bad[0].reason
     [open_] = await gw.markets(now_ns=NOW, closed=False, condition_ids=[CID, CID2])
-    assert isinstance(open_, PolyMarket) and open_.token_ids == (YES, NO)
+    assert isinstance(open_, PolyMarket)
+    assert open_.token_ids == (YES, NO)
     assert open_.prices == (Decimal("0.5"), Decimal("0.5"))
 
 
@@ -109,7 +113,8 @@ async def test_wallet_trades_activity_positions_holders(
             }
         )
     trades = await gw.wallet_trades(now_ns=NOW, market=CID2, limit=2)
-    assert len(trades) == 2 and all(isinstance(t, PolyTrade) for t in trades)
+    assert len(trades) == 2
+    assert all(isinstance(t, PolyTrade) for t in trades)
     assert [t.size for t in trades if isinstance(t, PolyTrade)] == [Decimal(12), Decimal(11)]
     mine = await gw.activity(now_ns=NOW, user=wallet, start_s=1_700_000_001)
     assert {t.wallet for t in mine if isinstance(t, PolyTrade)} == {wallet}
@@ -118,10 +123,12 @@ async def test_wallet_trades_activity_positions_holders(
         {"proxyWallet": wallet, "asset": YES2, "conditionId": CID2, "size": 33, "avgPrice": 0.4}
     )
     [pos] = await gw.positions(wallet)
-    assert pos.size == Decimal(33) and pos.avg_price == Decimal("0.4")
+    assert pos.size == Decimal(33)
+    assert pos.avg_price == Decimal("0.4")
     fake.add_holders(CID2, [{"token": YES2, "holders": [{"proxyWallet": wallet, "amount": 33}]}])
     [holder] = await gw.holders(CID2)
-    assert holder.token_id == YES2 and holder.amount == Decimal(33)
+    assert holder.token_id == YES2
+    assert holder.amount == Decimal(33)
 
 
 async def test_book(fake: FakePolymarket, gw: PolymarketGateway) -> None:
@@ -132,8 +139,10 @@ async def test_book(fake: FakePolymarket, gw: PolymarketGateway) -> None:
         Decimal("0.52"),
         Decimal("0.50"),
     )
-    assert book.bid_depth == Decimal("48.00") and book.ask_depth == Decimal("26.00")
-    assert book.tick_size == Decimal("0.01") and book.condition_id == CID
+    assert book.bid_depth == Decimal("48.00")
+    assert book.ask_depth == Decimal("26.00")
+    assert book.tick_size == Decimal("0.01")
+    assert book.condition_id == CID
 
 
 async def _next(stream: AsyncIterator[list[Any]], pred: Any, timeout: float = 5.0) -> Any:
@@ -178,13 +187,15 @@ async def test_market_stream_reconnects_after_drop(
     # after the reconnect the fake sends a fresh snapshot, then our change arrives
     again = await _next(stream, lambda i: isinstance(i, PolyBook))
     assert again.best_bid == Decimal("0.30")
-    assert fake.market_connections == before + 1 and gw.reconnects == 1
+    assert fake.market_connections == before + 1
+    assert gw.reconnects == 1
     fake.set_book(YES2, bids=[("0.31", "10")], asks=[("0.35", "10")])
     moved = await _next(stream, lambda i: isinstance(i, PolyBook) and i.best_bid == Decimal("0.31"))
     assert moved.symbol == YES2
     fake.resolve(CID2, "No")
     resolved = await _next(stream, lambda i: isinstance(i, PolyResolved))
-    assert resolved.winner == "No" and resolved.payouts == (Decimal(0), Decimal(1))
+    assert resolved.winner == "No"
+    assert resolved.payouts == (Decimal(0), Decimal(1))
     await stream.aclose()  # type: ignore[attr-defined]
 
 
@@ -193,6 +204,7 @@ async def test_place_match_cancel_with_real_signatures(
 ) -> None:
     fake.set_book(YES, bids=[("0.48", "100")], asks=[("0.52", "50"), ("0.55", "50")])
     n_orders = len(fake.orders)
+    assert await gw.authenticate()
     users = gw.user_stream([CID])
     got: list[Any] = []
 
@@ -206,30 +218,36 @@ async def test_place_match_cancel_with_real_signatures(
     resting = await gw.place_order(
         token_id=YES, side="buy", size=Decimal(10), price=Decimal("0.45")
     )
-    assert resting.success and resting.status == "live" and resting.trade_ids == ()
-    taking = await gw.place_order(
-        token_id=YES, side="buy", size=Decimal(10), price=Decimal("0.52")
-    )
-    assert taking.success and taking.status == "matched" and len(taking.trade_ids) == 1
+    assert resting.success
+    assert resting.status == "live"
+    assert resting.trade_ids == ()
+    taking = await gw.place_order(token_id=YES, side="buy", size=Decimal(10), price=Decimal("0.52"))
+    assert taking.success
+    assert taking.status == "matched"
+    assert len(taking.trade_ids) == 1
     assert len(fake.orders) == n_orders + 2  # both verified (HMAC + EIP-712 V2 signer)
     assert fake.orders[-1].order_id == taking.order_id
 
     [open_] = await gw.open_orders(market=CID)
-    assert open_.order_id == resting.order_id and open_.price == Decimal("0.45")
+    assert open_.order_id == resting.order_id
+    assert open_.price == Decimal("0.45")
     trades = await gw.own_trades(after_s=int(time.time()) - 60)
     assert [t.trade_id for t in trades] == list(taking.trade_ids)
-    assert trades[0].price == Decimal("0.52") and trades[0].size == Decimal(10)
+    assert trades[0].price == Decimal("0.52")
+    assert trades[0].size == Decimal(10)
 
     ack = await gw.cancel_order(resting.order_id)
     assert ack.canceled == (resting.order_id,)
     again = await gw.cancel_order(resting.order_id)
-    assert again.canceled == () and resting.order_id in again.not_canceled
+    assert again.canceled == ()
+    assert resting.order_id in again.not_canceled
     assert await gw.open_orders(market=CID) == []
 
     fok = await gw.place_order(
         token_id=YES, side="buy", size=Decimal(500), price=Decimal("0.55"), order_type="FOK"
     )
-    assert not fok.success and "FOK" in fok.error
+    assert not fok.success
+    assert "FOK" in fok.error
 
     async def wait_for_user_items() -> None:
         while not (
@@ -252,7 +270,8 @@ async def test_fake_rejects_tampered_hmac_and_signature(
     ok = await gw.place_order(token_id=NO, side="buy", size=Decimal(5), price=Decimal("0.2"))
     assert ok.success
     posted = fake.orders[-1]
-    creds = (await gw._client()).credentials
+    api_key = await gw.authenticate()
+    creds = fake.clob.keys[api_key]
     url = fake.clob_url + "/order"
     async with aiohttp.ClientSession() as http:
         # 1. same headers, body changed -> the HMAC no longer matches
@@ -273,7 +292,8 @@ async def test_fake_rejects_tampered_hmac_and_signature(
         async with http.post(url, data=text, headers=headers) as resp:
             assert resp.status == 400
             assert (await resp.json()) == {"error": "invalid signature"}
-    assert fake.posted[-1].error == "invalid signature" and not fake.posted[-1].verified
+    assert fake.posted[-1].error == "invalid signature"
+    assert not fake.posted[-1].verified
 
 
 async def test_wrong_api_secret_is_rederived_and_bad_key_is_config_error(
@@ -287,7 +307,7 @@ async def test_wrong_api_secret_is_rederived_and_bad_key_is_config_error(
         fake.set_book(NO2, bids=[], asks=[])
         ack = await g.place_order(token_id=NO2, side="sell", size=Decimal(5), price=Decimal("0.9"))
         assert ack.success  # the SDK probed /auth/api-keys (401), then derived via L1
-        assert (await g._client()).credentials.key != "nope"
+        assert await g.authenticate() != "nope"
     async with PolymarketGateway(settings_for(fake), PolymarketKeys(private_key="0x12")) as g:
         with pytest.raises(ConfigError):
             await g.open_orders()

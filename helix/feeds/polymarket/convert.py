@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, cast
 
+from msgspec import structs
+
 from events.market import Trade, market_event_id
 from events.poly import VENUE, PolyBook, PolyMarket, PolyResolved, PolyTrade, poly_event_id
 
@@ -237,7 +239,7 @@ def _json_list(d: Mapping[str, Any], key: str) -> list[Any]:
             raise _Bad(f"{key} is not JSON") from None
     if not isinstance(value, list):
         raise _Bad(f"{key} is not a list")
-    return cast(list[Any], value)
+    return value
 
 
 def iso_to_ns(text: str) -> int:
@@ -255,12 +257,15 @@ def iso_to_ns(text: str) -> int:
     return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1_000
 
 
-def _ts_ns(value: object, *, unit: Literal["s", "ms"]) -> int:
-    """Epoch seconds/milliseconds (number or digit string) or an ISO date -> ns."""
+def _ts_ns(value: object, *, unit: Literal["s", "ms", "auto"]) -> int:
+    """Epoch seconds/milliseconds (number or digit string; ``auto``: ms from 1e11 up) or an
+    ISO date -> ns."""
     if isinstance(value, bool):
         raise _Bad(f"bad timestamp {value!r}")
     if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
         n = Decimal(str(value))
+        if unit == "auto":
+            unit = "ms" if n >= 100_000_000_000 else "s"
         scale = 1_000_000_000 if unit == "s" else 1_000_000
         return int(n * scale)
     if isinstance(value, str):
@@ -278,9 +283,7 @@ def _digest(raw: object) -> str:
 # -- Gamma -------------------------------------------------------------------------------------
 
 
-def market_from_gamma(
-    raw: object, *, now_ns: int, source: str = SOURCE
-) -> PolyMarket | Malformed:
+def market_from_gamma(raw: object, *, now_ns: int, source: str = SOURCE) -> PolyMarket | Malformed:
     """One Gamma ``/markets`` item -> :class:`PolyMarket` (``ts_event`` = ``updatedAt`` or now)."""
     try:
         d = _obj(raw)
@@ -328,8 +331,6 @@ def market_from_gamma(
         )
     except (_Bad, ValueError) as exc:
         return Malformed(f"{source}:gamma:market", _raw(raw), str(exc))
-    from msgspec import structs
-
     return structs.replace(
         market, event_id=poly_event_id("market", market.symbol, market.natural_key)
     )
@@ -384,10 +385,7 @@ def trade_from_data_api(
             raise _Bad(f"size {size} / price {price} out of range")
         ts = _ts_ns(_get(d, "timestamp"), unit="s")
         tx = _opt_str(d, "transactionHash", "transaction_hash")
-        if tx:
-            key = f"{tx}:{asset}:{side}:{_canon(size)}:{_canon(price)}"
-        else:
-            key = _digest(raw)
+        key = f"{tx}:{asset}:{side}:{_canon(size)}:{_canon(price)}" if tx else _digest(raw)
         outcome = _opt_str(d, "outcome")
         return PolyTrade(
             event_id=poly_event_id("wtrade", cid, key),
@@ -775,7 +773,7 @@ def own_trade_from_row(raw: object) -> OwnTradeRow | Malformed:
             trader_side=_opt_str(d, "trader_side"),
             maker_order_ids=tuple(_opt_str(_obj(m), "order_id") for m in makers),
             fee_rate_bps=_opt_dec(d, "fee_rate_bps") or _ZERO,
-            match_ts=_ts_ns(match, unit="s") if match is not None else None,
+            match_ts=_ts_ns(match, unit="auto") if match is not None else None,
             tx_hash=_opt_str(d, "transaction_hash"),
         )
     except _Bad as exc:
@@ -797,7 +795,7 @@ def open_order_from_row(raw: object) -> OpenOrderRow | Malformed:
             outcome=_opt_str(d, "outcome"),
             order_type=_opt_str(d, "order_type"),
             status=_opt_str(d, "status"),
-            created_ts=_ts_ns(created, unit="s") if created is not None else None,
+            created_ts=_ts_ns(created, unit="auto") if created is not None else None,
         )
     except _Bad as exc:
         return Malformed(f"{SOURCE}:clob:order", _raw(raw), str(exc))
