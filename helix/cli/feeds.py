@@ -95,6 +95,69 @@ def ingest_bybit(
     asyncio.run(run())
 
 
+@ingest_app.command("polymarket")
+def ingest_polymarket(
+    markets: Annotated[str, typer.Option(help="comma-separated condition ids (0x...)")] = "",
+    active: Annotated[bool, typer.Option("--active", help="every active market on Gamma")] = False,
+    metrics_port: Annotated[int | None, typer.Option(help="Prometheus port (0 = off)")] = None,
+    duration: Annotated[float, typer.Option(help="stop after N seconds (0 = until stopped)")] = 0,
+) -> None:
+    """Polymarket listings, resolutions, wallet trades, books and CLOB trades into the log."""
+    from helix.bootstrap import runtime
+    from helix.clock import SystemClock
+    from helix.feeds.polymarket.feed import PolyFeedStats, PolymarketFeed
+    from helix.feeds.status import FeedCollector, publish_status, serve_metrics, status_bucket
+    from helix.venues.polymarket_sdk import PolymarketGateway
+
+    chosen = [x.strip() for x in markets.split(",") if x.strip()]
+    if not chosen and not active:
+        raise ConfigError("name --markets (condition ids, comma-separated) or --active")
+    s = settings()
+    port = s.metrics_port if metrics_port is None else metrics_port
+
+    async def run() -> PolyFeedStats:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if duration:
+            loop.call_later(duration, stop.set)
+        async with runtime(s) as rt, PolymarketGateway(s) as gateway:
+            kv = await status_bucket(rt.nc)
+            pending: set[asyncio.Task[None]] = set()
+
+            def on_stats(stats: PolyFeedStats) -> None:
+                task = loop.create_task(publish_status(kv, "polymarket", stats.snapshot()))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
+            feed = PolymarketFeed(
+                nc=rt.nc, gateway=gateway, clock=SystemClock(), markets=chosen, active=active,
+                poll_s=s.polymarket_poll_s, on_stats=on_stats,
+            )  # fmt: skip
+            if port:
+                serve_metrics(port, FeedCollector("polymarket", feed.stats.snapshot))
+                err.print(f"[dim]metrics on http://127.0.0.1:{port}/metrics[/]")
+            what = "active markets" if active else f"{len(chosen)} markets"
+            err.print(
+                f"ingesting {what} from Polymarket every {s.polymarket_poll_s:g}s (Ctrl-C stops)"
+            )
+            stats = await feed.run(stop)
+            for task in list(pending):
+                await task
+            await publish_status(kv, "polymarket", stats.snapshot())
+        return stats
+
+    stats = asyncio.run(run())
+    snap = stats.snapshot()["symbols"].values()
+    out.print(
+        f"stopped: {len(stats.markets)} markets, {sum(m['wallet_trades'] for m in snap):,} wallet "
+        f"trades, {sum(m['clob_trades'] for m in snap):,} CLOB trades, "
+        f"{sum(m['tickers'] for m in snap):,} books, {stats.resolutions} resolutions, "
+        f"{stats.reconnects} reconnects, {stats.dead_letters} dead letters"
+    )
+
+
 @feeds_app.command("status")
 def feeds_status() -> None:
     """Per symbol: last event time, events, trades/s since start, reconnects, repairs."""
