@@ -14,9 +14,11 @@ and emits:
   market's hourly price series (BUYs ≥ $500 are kept per open market for that).
 * :class:`~events.poly.ClusterSynced` on a cadence of event time (``cluster_every_s``, at the
   first event past each boundary, computed from the data before it): co-entry graph over the
-  first BUYs of the last ``sync_days`` (``Δt``, ``w_min``, ``min notional``), components of ≥ 3
+  entries of the last ``sync_days`` (an entry is a wallet's first BUY of an outcome in that
+  window with a notional ≥ ``sync_min_notional``; ``Δt``, ``w_min``), components of ≥ 3
   wallets with density > 0.5, emitted when a synced cluster is new (its id is a digest of its
-  members, so a membership change is a new cluster).
+  members, so a membership change is a new cluster).  The graph is rebuilt only when an entry
+  was added or left the window.
 * :class:`~events.poly.PolySignal` when the §6.6 checklist of an outcome reaches
   ``checklist_min``, evaluated after each trade, print or book of an outcome that a smart
   wallet bought in the last ``smart_window_s``; at most one per (market, outcome) per
@@ -82,7 +84,7 @@ from helix.quant.sizing import (
     checklist_score,
     pool_log_odds,
 )
-from helix.quant.syncgraph import cluster_share, clusters, co_entry_graph, first_entries
+from helix.quant.syncgraph import Entry, cluster_share, clusters, co_entry_graph
 from helix.quant.wallets import WalletBook, WalletFill, prenews_wallets
 from helix.settings import Settings
 
@@ -209,7 +211,10 @@ class OracleState(msgspec.Struct, kw_only=True):
     hourly: dict[str, dict[int, Decimal]] = msgspec.field(default_factory=dict)  # cid -> YES
     big_buys: dict[str, list[WalletFill]] = msgspec.field(default_factory=dict)  # cid
     flows: dict[str, list[WalletFill]] = msgspec.field(default_factory=dict)  # outcome key
-    buys: list[WalletFill] = msgspec.field(default_factory=list)  # sync-graph BUYs
+    # qualifying BUYs of the sync window per "wallet:outcome key", oldest first (entry = [0])
+    entries: dict[str, list[Entry]] = msgspec.field(default_factory=dict)
+    entries_changed: bool = False  # an entry changed since the last cluster evaluation
+    oldest_entry: int | None = None  # ts of the oldest BUY kept at the last evaluation
     status: dict[str, WalletStatus] = msgspec.field(default_factory=dict)
     prenews: dict[str, list[str]] = msgspec.field(default_factory=dict)  # wallet -> markets
     synced: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)  # id -> members
@@ -359,7 +364,7 @@ class PolyOracle:
             st.flows[key] = [f for f in flows if f.ts >= horizon]
         if fill.is_buy:
             if fill.notional >= Decimal(repr(self.cfg.sync_min_notional)):
-                st.buys.append(fill)
+                self._enter(fill)
             if fill.notional >= PRENEWS_NOTIONAL:
                 st.big_buys.setdefault(e.condition_id, []).append(fill)
         return self._maybe_signal(key, seq, e)
@@ -388,6 +393,21 @@ class PolyOracle:
         else:
             return
         st.hourly.setdefault(cid, {})[(ts // HOUR + 1) * HOUR] = yes
+
+    def _enter(self, fill: WalletFill) -> None:
+        """Keep a qualifying BUY: the first one in the window is the wallet's entry (§8.1)."""
+        st = self.state
+        key = f"{fill.wallet}:{fill.market}:{fill.outcome}"
+        entry = Entry(fill.wallet, fill.market, fill.outcome, fill.ts, fill.notional)
+        xs = st.entries.get(key)
+        if xs is None:
+            st.entries[key] = [entry]
+            st.entries_changed = True
+            return
+        xs.append(entry)
+        if fill.ts < xs[-2].ts:  # out of order: keep them sorted (ties: the larger notional)
+            xs.sort(key=lambda x: (x.ts, -x.notional))
+            st.entries_changed = st.entries_changed or xs[0] is entry
 
     # -- resolutions -> WalletScored -----------------------------------------------------------
 
@@ -486,9 +506,18 @@ class PolyOracle:
         """Build the sync graph as of ``boundary`` and emit the synced clusters that are new."""
         st = self.state
         since = boundary - self.cfg.sync_days * DAY
-        st.buys = [f for f in st.buys if f.ts >= since]
-        minimum = Decimal(repr(self.cfg.sync_min_notional))
-        entries = first_entries(st.buys, minimum, since_ns=since, until_ns=boundary - 1)
+        if not st.entries_changed and (st.oldest_entry is None or st.oldest_entry >= since):
+            return []  # the graph is the one of the last evaluation
+        kept: dict[str, list[Entry]] = {}
+        for k, xs in st.entries.items():
+            if xs[0].ts < since:
+                xs = [x for x in xs if x.ts >= since]  # the next BUY becomes the entry
+            if xs:
+                kept[k] = xs
+        st.entries = kept
+        entries = [xs[0] for xs in kept.values() if xs[0].ts < boundary]
+        st.entries_changed = len(entries) < len(kept)  # later ones wait for their hour
+        st.oldest_entry = min((xs[0].ts for xs in kept.values()), default=None)
         graph = co_entry_graph(entries, self.cfg.sync_window_s * SECOND, self.cfg.sync_w_min)
         synced = [c for c in clusters(graph, self.cfg.sync_min_size) if c.synced]
         out: list[Signal] = []
