@@ -7,6 +7,10 @@ the checkpoint), one PostgreSQL transaction applies the batch and moves
 applying); after the commit the chunk is acked.  A crash anywhere replays from the committed
 checkpoint, so nothing is skipped and nothing applied twice.
 
+Run as worker ``part`` of ``partitions`` (:mod:`projections.partitions`), the runner applies
+only its partition's events and keeps its position in ``projection_partitions`` instead, with
+the same guard; a single runner refuses to start while the projector is split.
+
 An event that cannot be decoded or applied stops the projector: the events before it are
 committed one by one, then the checkpoint row records ``failed``, the event's sequence and
 the reason, and :class:`~helix.errors.ProjectionError` is raised.  Lost connections are not
@@ -25,9 +29,10 @@ from nats.aio.client import Client as NATS
 
 from events.base import Event
 from helix.codec import Codec
-from helix.errors import HelixError, ProjectionError, ServiceUnavailable
+from helix.errors import ConfigError, HelixError, ProjectionError, ServiceUnavailable
 from helix.store.reader import Delivery, PullReader
 from projections.base import Batch, Projector
+from projections.partitions import is_split, partition_of
 
 CONNECTION_ERRORS = (
     OSError,
@@ -74,10 +79,12 @@ async def reset(conn: asyncpg.Connection, p: Projector) -> None:
             p.name,
             p.stream,
         )
+        await conn.execute("DELETE FROM projection_partitions WHERE name = $1", p.name)
 
 
 class ProjectionRunner:
-    """Runs one projector; see the module docstring."""
+    """Runs one projector, or one worker of it (``part`` of ``partitions``); see the module
+    docstring."""
 
     def __init__(
         self,
@@ -87,6 +94,8 @@ class ProjectionRunner:
         projector: Projector,
         codec: Codec | None = None,
         batch: int = 8192,
+        part: int = 0,
+        partitions: int = 1,
     ) -> None:
         self.nc = nc
         self.conn = conn
@@ -94,6 +103,32 @@ class ProjectionRunner:
         self.codec = codec or Codec()
         self.batch = batch
         self.position = 0
+        self.part = part
+        self.partitions = partitions
+        self.split = partitions > 1
+        # The position row: projection_checkpoints(name) or projection_partitions(name, part).
+        self._table = "projection_partitions" if self.split else "projection_checkpoints"
+        self._where = "name = $1 AND part = " + str(int(part)) if self.split else "name = $1"
+        self._label = f"{projector.name}[{part}/{partitions}]" if self.split else projector.name
+
+    async def _load_position(self) -> int:
+        if not self.split:
+            if await is_split(self.conn, self.p.name):
+                raise ConfigError(
+                    f"projector {self.p.name} runs as several workers; run it with --workers"
+                )
+            return await ensure_checkpoint(self.conn, self.p)
+        seq = await self.conn.fetchval(
+            f"SELECT seq FROM projection_partitions WHERE {self._where} AND partitions = $2",
+            self.p.name,
+            self.partitions,
+        )
+        if seq is None:
+            raise ConfigError(
+                f"projector {self.p.name} is not split into {self.partitions} workers"
+                " (projections.partitions.ensure_layout)"
+            )
+        return int(seq)
 
     async def run(
         self,
@@ -101,8 +136,10 @@ class ProjectionRunner:
         until_caught_up: bool = True,
         stop: asyncio.Event | None = None,
         on_batch: Callable[[RunStats], None] | None = None,
+        until_seq: int | None = None,
     ) -> RunStats:
-        """Apply the log from the checkpoint on; returns when caught up (or ``stop`` is set).
+        """Apply the log from the checkpoint on; returns when caught up (or ``stop`` is set, or
+        the position reached ``until_seq``).
 
         Raises:
             ProjectionError: an event could not be applied (the projector is now ``failed``).
@@ -111,19 +148,27 @@ class ProjectionRunner:
         stats = RunStats()
         t0 = time.perf_counter()
         try:
-            self.position = await ensure_checkpoint(self.conn, self.p)
+            self.position = await self._load_position()
+            if until_seq is not None and self.position >= until_seq:
+                stats.position = self.position
+                return stats
             await self._set_state("running")
+            durable = f"helix-projection-{self.p.name}"
+            if self.split:
+                durable += f"-{self.part}of{self.partitions}"
             reader = PullReader(
                 self.nc,
                 self.p.stream,
                 list(self.p.subjects),
                 start_seq=self.position + 1,
-                live=not until_caught_up,
+                live=not until_caught_up and until_seq is None,
                 batch=self.batch,
-                durable=f"helix-projection-{self.p.name}",
+                durable=durable,
             )
             async with reader:
                 async for chunk in reader.chunks():
+                    if until_seq is not None:
+                        chunk = [d for d in chunk if d[0] <= until_seq]
                     await self._apply_chunk(chunk, stats)
                     await reader.ack()
                     stats.seconds = time.perf_counter() - t0
@@ -131,10 +176,12 @@ class ProjectionRunner:
                         on_batch(stats)
                     if stop is not None and stop.is_set():
                         break
+                    if until_seq is not None and self.position >= until_seq:
+                        break
             await self._set_state("idle")
         except CONNECTION_ERRORS as exc:
             raise ServiceUnavailable(
-                f"projector {self.p.name}: lost a connection: {exc!r}"
+                f"projector {self._label}: lost a connection: {exc!r}"
             ) from exc
         stats.seconds = time.perf_counter() - t0
         stats.position = self.position
@@ -142,9 +189,9 @@ class ProjectionRunner:
 
     async def _set_state(self, state: str) -> None:
         await self.conn.execute(
-            "UPDATE projection_checkpoints SET state = $2, updated_at = now()"
+            f"UPDATE {self._table} SET state = $2, updated_at = now()"
             + (", error = NULL, error_seq = NULL" if state == "running" else "")
-            + " WHERE name = $1",
+            + f" WHERE {self._where}",
             self.p.name,
             state,
         )
@@ -172,10 +219,13 @@ class ProjectionRunner:
             chunk = [d for d in chunk if d[0] > self.position]
         if not chunk:
             return
+        last_seq = chunk[-1][0]
+        if self.split:  # only this worker's symbols; the position still moves past the rest
+            chunk = [d for d in chunk if partition_of(d[1], self.partitions) == self.part]
         events, bad, reason = self._decode(chunk)
         if bad is None:
             try:
-                await self._commit(events, chunk[-1][0])
+                await self._commit(events, last_seq)
             except CONNECTION_ERRORS:
                 raise
             except Exception:  # find the event that broke it, one by one
@@ -194,9 +244,9 @@ class ProjectionRunner:
             if events:
                 await self.p.apply(self.conn, events)
             status = await self.conn.execute(
-                "UPDATE projection_checkpoints SET seq = $2, events = events + $3,"
+                f"UPDATE {self._table} SET seq = $2, events = events + $3,"
                 " last_event_ns = COALESCE($4, last_event_ns), updated_at = now()"
-                " WHERE name = $1 AND seq = $5",
+                f" WHERE {self._where} AND seq = $5",
                 self.p.name,
                 last_seq,
                 len(events),
@@ -205,7 +255,7 @@ class ProjectionRunner:
             )
             if status != "UPDATE 1":
                 raise ProjectionError(
-                    f"projector {self.p.name}: checkpoint moved under us (another runner?)",
+                    f"projector {self._label}: checkpoint moved under us (another runner?)",
                     projector=self.p.name,
                 )
         self.position = last_seq
@@ -224,14 +274,14 @@ class ProjectionRunner:
 
     async def _fail(self, seq: int, reason: str) -> None:
         await self.conn.execute(
-            "UPDATE projection_checkpoints SET state = 'failed', error = $2, error_seq = $3,"
-            " updated_at = now() WHERE name = $1",
+            f"UPDATE {self._table} SET state = 'failed', error = $2, error_seq = $3,"
+            f" updated_at = now() WHERE {self._where}",
             self.p.name,
             reason[:2000],
             seq,
         )
         raise ProjectionError(
-            f"projector {self.p.name} stopped at sequence {seq}: {reason}",
+            f"projector {self._label} stopped at sequence {seq}: {reason}",
             projector=self.p.name,
             seq=seq,
         )

@@ -46,9 +46,16 @@ async def pending_after(nc: NATS, stream: str, subjects: tuple[str, ...], seq: i
 
 
 async def projector_status(nc: NATS, conn: asyncpg.Connection, p: Projector) -> ProjectorStatus:
+    # A projector split over workers (projection_partitions) stands where its slowest worker
+    # stands; its events are those applied before the split plus each worker's.
     row = await conn.fetchrow(
-        "SELECT seq, events, last_event_ns, state, error, error_seq"
-        " FROM projection_checkpoints WHERE name = $1",
+        "SELECT coalesce(min(w.seq), c.seq) AS seq, c.events + coalesce(sum(w.events), 0)"
+        " AS events, CASE WHEN bool_or(w.state = 'failed') THEN 'failed'"
+        " WHEN bool_or(w.state = 'running') THEN 'running' ELSE c.state END AS state,"
+        " coalesce(min(w.error), c.error) AS error,"
+        " coalesce(min(w.error_seq), c.error_seq) AS error_seq"
+        " FROM projection_checkpoints c LEFT JOIN projection_partitions w ON w.name = c.name"
+        " WHERE c.name = $1 GROUP BY c.name, c.seq, c.events, c.state, c.error, c.error_seq",
         p.name,
     )
     seq = int(row["seq"]) if row else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated
 
 import typer
@@ -40,14 +41,21 @@ def _select(names: list[str] | None) -> list[str]:
 
 
 async def run_projectors(
-    names: list[str], *, until_caught_up: bool, show_progress: bool = True
+    names: list[str], *, until_caught_up: bool, show_progress: bool = True, workers: int = 1
 ) -> dict[str, int]:
-    """Run projectors concurrently (one connection each); returns events applied per name."""
+    """Run projectors concurrently (one connection each); returns events applied per name.
+
+    With ``workers`` > 1 each splittable projector runs as that many workers (by symbol, see
+    :mod:`projections.partitions`); the others run as one.
+    """
     from helix.bootstrap import runtime
     from helix.db.connect import connect_pg
     from helix.db.migrate import migrate
+    from projections.base import Projector
+    from projections.partitions import PARTITIONABLE
     from projections.registry import all_projectors
     from projections.runner import ProjectionRunner
+    from projections.workers import run_workers
 
     projectors = all_projectors()
     s = settings()
@@ -63,6 +71,10 @@ async def run_projectors(
         )
 
         async def one(name: str) -> int:
+            p = projectors[name]
+            n = workers if p.name in PARTITIONABLE else 1
+            if n > 1 or await _split(rt.endpoints.database_url, p.name):
+                return await split_run(name, p, n)
             conn = await connect_pg(rt.endpoints.database_url)
             task = progress.add_task(name, total=None, rate=0.0)
             try:
@@ -76,9 +88,40 @@ async def run_projectors(
             finally:
                 await conn.close()
 
+        async def split_run(name: str, p: Projector, n: int) -> int:
+            task = progress.add_task(f"{name} x{n}", total=None, rate=0.0)
+            t0 = time.perf_counter()
+
+            def update(events: int) -> None:
+                rate = events / max(time.perf_counter() - t0, 1e-9)
+                progress.update(task, completed=events, rate=rate)
+
+            applied = await run_workers(
+                rt.nc,
+                rt.endpoints.database_url,
+                p,
+                n,
+                until_caught_up=until_caught_up,
+                on_batch=update,
+            )
+            update(applied)
+            return applied
+
         with progress:
             counts = await asyncio.gather(*(one(n) for n in names))
     return dict(zip(names, counts, strict=True))
+
+
+async def _split(database_url: str, name: str) -> bool:
+    """Whether ``name`` is split now (run it through the workers path, which merges it)."""
+    from helix.db.connect import connect_pg
+    from projections.partitions import is_split
+
+    conn = await connect_pg(database_url)
+    try:
+        return await is_split(conn, name)
+    finally:
+        await conn.close()
 
 
 @proj_app.command("run")
@@ -87,9 +130,19 @@ def projections_run(
     until_caught_up: Annotated[
         bool, typer.Option("--until-caught-up", help="stop at the head instead of following")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="workers per market projector, splitting its symbols (ledger ones run as one)",
+        ),
+    ] = 1,
 ) -> None:
     """Apply the log to the read models, exactly once, from each projector's checkpoint."""
-    counts = asyncio.run(run_projectors(_select(names), until_caught_up=until_caught_up))
+    counts = asyncio.run(
+        run_projectors(_select(names), until_caught_up=until_caught_up, workers=workers)
+    )
     for name, n in counts.items():
         out.print(f"{name}: applied {n:,} events")
 
