@@ -3,7 +3,8 @@
 ``helix bench cluster`` starts a private 3-node loopback cluster (:mod:`helix.services.cluster`)
 and measures, in one run, market appends (the production :class:`MarketAppender`) and the
 candles projection on an R3 stream beside the same on an R1 stream of the same cluster (same
-fsync policy, so the difference is replication and quorum acks).
+fsync policy, so the difference is replication and quorum acks; runs interleaved, medians), and
+the projection by N workers beside one.
 
 :func:`publish_acked` is a sustained publisher that records exactly which events the cluster
 acknowledged (re-sending an unacknowledged event with the same ``Nats-Msg-Id`` until it is
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import statistics
 import tempfile
 import time
 import uuid
@@ -41,7 +43,8 @@ from helix.store.market import MarketAppender, event_headers, market_subject
 from helix.store.reader import PullReader
 from helix.store.streams import StreamSpec, ensure_stream
 from projections.registry import all_projectors
-from projections.runner import ProjectionRunner
+from projections.runner import reset
+from projections.workers import run_workers
 
 T0 = 1_735_689_600_000_000_000
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "BNBUSDT", "LTCUSDT")
@@ -227,17 +230,20 @@ async def _append_rate(nc: NATS, spec: StreamSpec, prefix: str, n: int) -> float
     return rate
 
 
-async def _project_rate(nc: NATS, db_url: str, stream: str, prefix: str, n: int) -> float:
+async def _project_rate(
+    nc: NATS, db_url: str, stream: str, prefix: str, n: int, *, workers: int = 1
+) -> float:
     projector = all_projectors(stream=stream, prefix=prefix)["candles"]
     conn = await asyncpg.connect(db_url)
     try:
-        t = time.perf_counter()
-        stats = await ProjectionRunner(nc=nc, conn=conn, projector=projector).run()
-        wall = time.perf_counter() - t
+        await reset(conn, projector)
     finally:
         await conn.close()
-    if stats.events != n:
-        raise RuntimeError(f"bench projection applied {stats.events} of {n}")
+    t = time.perf_counter()
+    applied = await run_workers(nc, db_url, projector, workers)
+    wall = time.perf_counter() - t
+    if applied != n:
+        raise RuntimeError(f"bench projection applied {applied} of {n}")
     return n / wall
 
 
@@ -245,52 +251,68 @@ async def run_cluster_bench(
     database_url: str,
     *,
     events: int = 50_000,
+    repeat: int = 3,
+    workers: int = 4,
     progress: Callable[[str], None] = print,
 ) -> list[Figure]:
-    """R3 against R1 on one private loopback cluster: appends/s and candles projection/s."""
+    """R3 against R1 on one private loopback cluster: appends/s and candles projection/s
+    (medians of ``repeat`` interleaved runs), and the projection from R3 by ``workers`` workers
+    against one."""
     root = Path(tempfile.mkdtemp(prefix="helix-bench-cluster-"))
     cluster = NatsCluster.under(root / "nats", 3, StateFile(root / "ports.json"))
     progress("starting a 3-node loopback cluster ...")
     await asyncio.to_thread(cluster.start)
-    dbs: list[str] = []
     head, _, _ = database_url.rpartition("/")
+    dbname = f"helix_bench_cluster_{uuid.uuid4().hex[:8]}"
+    db_url = f"{head}/{dbname}"
     admin = await asyncpg.connect(database_url)
     nc = await connect(cluster.url, name="helix-bench-cluster")
-    rates: dict[tuple[str, int], float] = {}
+    rates: dict[tuple[str, int], list[float]] = {}
     try:
-        for replicas in (1, 3):
-            name, prefix = f"BENCH_R{replicas}", f"br{replicas}"
-            progress(f"appending {events:,} trades to an R{replicas} stream ...")
-            spec = replicated_spec(name, prefix, replicas)
-            rates["append", replicas] = await _append_rate(nc, spec, prefix, events)
-            dbname = f"helix_bench_r{replicas}_{uuid.uuid4().hex[:8]}"
-            await admin.execute(f'CREATE DATABASE "{dbname}"')
-            dbs.append(dbname)
-            await asyncio.to_thread(migrate, f"{head}/{dbname}")
-            progress(f"projecting candles from the R{replicas} stream ...")
-            rates["project", replicas] = await _project_rate(
-                nc, f"{head}/{dbname}", name, prefix, events
-            )
+        await admin.execute(f'CREATE DATABASE "{dbname}"')
+        await asyncio.to_thread(migrate, db_url)
+        for run in range(1, repeat + 1):
+            for replicas in (1, 3):
+                name, prefix = f"BENCH_R{replicas}", f"br{replicas}"
+                progress(f"run {run}/{repeat}: {events:,} trades into R{replicas}, projected ...")
+                spec = replicated_spec(name, prefix, replicas)
+                rate = await _append_rate(nc, spec, prefix, events)
+                rates.setdefault(("append", replicas), []).append(rate)
+                rate = await _project_rate(nc, db_url, name, prefix, events)
+                rates.setdefault(("project", replicas), []).append(rate)
+        progress(f"candles from R3 by {workers} workers ...")
+        for _ in range(repeat):
+            rate = await _project_rate(nc, db_url, "BENCH_R3", "br3", events, workers=workers)
+            rates.setdefault(("workers", workers), []).append(rate)
     finally:
         with contextlib.suppress(Exception):
+            for name in ("BENCH_R1", "BENCH_R3"):
+                await nc.jetstream().delete_stream(name)
+        with contextlib.suppress(Exception):
             await nc.close()
-        for dbname in dbs:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         await admin.close()
         await asyncio.to_thread(cluster.stop)
         await asyncio.to_thread(_rmtree, root)
+    med = {k: statistics.median(v) for k, v in rates.items()}
     return [
         Figure(
             "market append, R3 (quorum acks)",
-            rates["append", 3],
-            rates["append", 1],
+            med["append", 3],
+            med["append", 1],
             "same appender, R1 stream",
         ),
         Figure(
             "log -> candles, from R3",
-            rates["project", 3],
-            rates["project", 1],
+            med["project", 3],
+            med["project", 1],
             "same projector, R1 stream",
+        ),
+        Figure(
+            f"log -> candles, R3, {workers} workers",
+            med["workers", workers],
+            med["project", 3],
+            "one worker, same R3 stream",
         ),
     ]
 

@@ -155,6 +155,8 @@ def bench_audit(
 @bench_app.command("cluster")
 def bench_cluster(
     events: Annotated[int, typer.Option(help="trades to append and project per stream")] = 50_000,
+    repeat: Annotated[int, typer.Option(help="interleaved R1/R3 runs (median reported)")] = 3,
+    workers: Annotated[int, typer.Option(help="projector workers measured beside one")] = 4,
 ) -> None:
     """Market appends/s and candles projection/s from an R3 stream, beside the same on R1, on a
     private 3-node loopback cluster started for the run."""
@@ -165,7 +167,11 @@ def bench_cluster(
     ends = endpoints(settings())
     figures = asyncio.run(
         run_cluster_bench(
-            ends.database_url, events=events, progress=lambda m: err.print(f"[dim]{m}[/]")
+            ends.database_url,
+            events=events,
+            repeat=repeat,
+            workers=workers,
+            progress=lambda m: err.print(f"[dim]{m}[/]"),
         )
     )
     print_figures("helix bench cluster", figures, out)
