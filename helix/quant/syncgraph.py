@@ -112,7 +112,7 @@ def co_entries(entries: Iterable[Entry], delta_t_ns: int) -> dict[tuple[str, str
 
 def co_entry_graph(
     entries: Iterable[Entry], delta_t_ns: int = DELTA_T_NS, w_min: int = W_MIN
-) -> nx.Graph:
+) -> nx.Graph[str]:
     """The undirected co-entry graph (an ``nx.Graph``).
 
     Nodes are all wallets of ``entries`` (isolated ones included, they count in the whole-graph
@@ -121,7 +121,7 @@ def co_entry_graph(
     graph does not depend on the order of ``entries``.
     """
     entries = list(entries)
-    g = nx.Graph()
+    g: nx.Graph[str] = nx.Graph()
     g.add_nodes_from(sorted({e.wallet for e in entries}))
     for (a, b), labels in sorted(co_entries(entries, delta_t_ns).items()):
         if len(labels) >= w_min:
@@ -151,12 +151,12 @@ class Cluster:
         return self.density > SYNC_DENSITY
 
 
-def density(graph: nx.Graph) -> float:
+def density(graph: nx.Graph[str]) -> float:
     """Unweighted networkx density ``2m/(n(n−1))`` (0 for fewer than 2 nodes)."""
     return float(nx.density(graph))
 
 
-def _cluster(graph: nx.Graph, nodes: Collection[str], core_k: int) -> Cluster:
+def _cluster(graph: nx.Graph[str], nodes: Collection[str], core_k: int) -> Cluster:
     sub = graph.subgraph(nodes)
     members = tuple(sorted(sub.nodes))
     labels: set[str] = set()
@@ -177,7 +177,9 @@ def _sorted(found: list[Cluster]) -> list[Cluster]:
     return sorted(found, key=lambda c: (-len(c.members), c.members))
 
 
-def clusters(graph: nx.Graph, min_size: int = MIN_SIZE, *, core_k: int = CORE_K) -> list[Cluster]:
+def clusters(
+    graph: nx.Graph[str], min_size: int = MIN_SIZE, *, core_k: int = CORE_K
+) -> list[Cluster]:
     """Connected components with ≥ ``min_size`` nodes, largest first (ties: by members)."""
     found = [
         _cluster(graph, comp, core_k)
@@ -188,7 +190,7 @@ def clusters(graph: nx.Graph, min_size: int = MIN_SIZE, *, core_k: int = CORE_K)
 
 
 def louvain_clusters(
-    graph: nx.Graph,
+    graph: nx.Graph[str],
     min_size: int = MIN_SIZE,
     *,
     seed: int = 0,

@@ -26,6 +26,7 @@ from helix.quant.syncgraph import (
     louvain_clusters,
 )
 from helix.quant.wallets import WalletFill
+from tests.unit.quant.test_wallets import MIDTERMS, midterm_fills
 
 D = Decimal
 MIN = 60 * 1_000_000_000
@@ -50,7 +51,7 @@ def tv8_fills() -> list[WalletFill]:
     ]
 
 
-def tv8_graph(w_min: int) -> nx.Graph:
+def tv8_graph(w_min: int) -> nx.Graph[str]:
     return co_entry_graph(first_entries(tv8_fills()), DT, w_min)
 
 
@@ -177,7 +178,7 @@ ENTRIES = st.lists(
 )
 
 
-def snapshot(g: nx.Graph) -> tuple[list[str], list[tuple[str, str, int, tuple[str, ...]]]]:
+def snapshot(g: nx.Graph[str]) -> tuple[list[str], list[tuple[str, str, int, tuple[str, ...]]]]:
     edges = sorted((*sorted((a, b)), d["weight"], d["markets"]) for a, b, d in g.edges(data=True))
     return list(g.nodes), edges
 
@@ -238,3 +239,18 @@ def test_first_entries_order_does_not_matter(w_min: int) -> None:
     assert snapshot(tv8_graph(w_min)) == snapshot(
         co_entry_graph(first_entries(shuffled), DT, w_min)
     )
+
+
+@pytest.mark.skipif(not MIDTERMS.is_dir(), reason="shared data not present")
+def test_midterms_sync_graph_invariants() -> None:
+    entries = first_entries(midterm_fills())
+    assert all(e.notional >= 50 for e in entries)
+    g = co_entry_graph(entries)
+    assert all(d["weight"] >= 2 for _, _, d in g.edges(data=True))
+    found = clusters(g)
+    assert found  # the 2022 midterms do hold co-entering wallets
+    for c in found:
+        assert len(c.members) >= 3
+        assert 0.0 < c.density <= 1.0
+    loose = clusters(co_entry_graph(entries, w_min=1))
+    assert max(len(c.members) for c in loose) >= max(len(c.members) for c in found)
