@@ -18,6 +18,7 @@ from helix.cli import (  # noqa: F401 - importing registers the commands
     poly_data,
     poly_signals,
     poly_trade,
+    poly_views,
     projections,
     services,
     signals,

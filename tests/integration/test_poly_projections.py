@@ -7,8 +7,9 @@ JetStream publishes on the subjects the ledger uses.  Then the projectors run.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from decimal import Decimal as D
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -18,13 +19,18 @@ from events.base import Event
 from events.poly import WalletScored
 from events.signals import Signal, signal_subject
 from helix.codec import Codec
+from helix.settings import load_settings
+from helix.store.connect import connect
 from helix.store.market import MarketAppender, MarketEvent
+from helix.store.streams import ensure_streams
 from projections.poly_markets import list_markets
 from projections.poly_positions import poly_positions
 from projections.runner import ProjectionRunner, reset
 from projections.wallet_clusters import list_clusters
 from projections.wallets import top_wallets
+from tests.e2e.test_cli import helix
 from tests.integration.projection_support import Lab, lab
+from tests.services import RunningServices, _embedded
 from tests.unit.projections.test_poly_folds import (
     T0,
     H,
@@ -268,3 +274,53 @@ async def test_a_book_moves_the_unrealised_pnl_of_every_holder(nc: NATS, databas
         finally:
             await conn.close()
     assert [tuple(r) for r in rows] == [("0xa", D(20)), ("0xb", D(15))]
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def own_services() -> Iterator[RunningServices]:
+    """Services of this module only: the views must start from an empty log."""
+    with _embedded() as s:
+        yield s
+
+
+async def test_the_poly_views(own_services: RunningServices, tmp_path: Path) -> None:
+    env = {"HELIX_HOME": str(tmp_path), "HELIX_NATS_URL": own_services.nats_url,
+           "HELIX_DATABASE_URL": own_services.database_url}  # fmt: skip
+    empty = helix("poly", "wallets", env=env)
+    assert empty.returncode == 3, empty.stderr
+    assert "no Polymarket wallets in the read model yet" in empty.stderr
+    assert helix("poly", "clusters", env=env).returncode == 3
+
+    nc = await connect(own_services.nats_url, name="helix-test-poly-views")
+    try:
+        await ensure_streams(nc.jetstream(), load_settings({}, dotenv=Path("/nonexistent")))
+        async with MarketAppender(nc) as app:
+            await app.append_many([market("A", question="Will A?"), market("C", question="Will C?"),
+                                   *tv7_events()])  # type: ignore[list-item]  # fmt: skip
+            await app.flush()
+        js, codec = nc.jetstream(), Codec()
+        c1 = cluster("c1", ("w1", "w2", "w3", "w5"), T0)
+        await js.publish(signal_subject(c1), codec.encode(c1))
+    finally:
+        await nc.close()
+
+    res = helix("poly", "wallets", "--top", "5", "--by", "score", env=env)
+    assert res.returncode == 0, res.stderr
+    [line] = [x for x in res.stdout.splitlines() if "0xw" in x]
+    cells = [c.strip() for c in line.split("│")[2:8]]
+    assert cells == ["25.00", "15.00", "40.00", "180.00", "22.2%", "50.0%"]
+    res = helix("poly", "markets", "--active", env=env)
+    assert res.returncode == 0, res.stderr
+    assert "Will C?" in res.stdout
+    assert "Will A?" not in res.stdout  # resolved
+    assert "Yes 0.350" in res.stdout
+    res = helix("poly", "clusters", env=env)
+    assert res.returncode == 0, res.stderr
+    assert "c1" in res.stdout
+    assert "0.667" in res.stdout
+    bad = helix("poly", "wallets", "--by", "luck", env=env)
+    assert bad.returncode == 3
+    assert "--by must be pnl, score or roi" in bad.stderr
