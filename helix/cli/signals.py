@@ -10,12 +10,21 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from events.poly import POLY_SIGNAL_TYPES
 from events.signals import SIGNAL_KINDS, Signal
 from helix.cli.app import app, err, group, out, settings
 from helix.cli.market import iso
 from helix.errors import ValidationError
 
+ALL_KINDS: tuple[str, ...] = (*SIGNAL_KINDS, *(t.KIND for t in POLY_SIGNAL_TYPES))
+
 strategies_app = group("strategies", "Strategies: scanners that turn market events into signals.")
+
+
+def _symbol_token(symbol: str) -> str:
+    """Perps symbols are upper case; Polymarket ids (``0x…`` condition ids, wallets, digits)
+    are kept as given."""
+    return symbol if symbol.startswith("0x") or symbol.isdigit() else symbol.upper()
 
 
 def signal_filter(kind: str | None, venue: str | None, symbol: str | None) -> str:
@@ -24,9 +33,9 @@ def signal_filter(kind: str | None, venue: str | None, symbol: str | None) -> st
     Raises:
         ValidationError: an unknown kind.
     """
-    if kind is not None and kind not in SIGNAL_KINDS:
-        raise ValidationError(f"unknown signal kind {kind!r}; kinds: {', '.join(SIGNAL_KINDS)}")
-    parts = [kind or "*", venue or "*", symbol.upper() if symbol else "*"]
+    if kind is not None and kind not in ALL_KINDS:
+        raise ValidationError(f"unknown signal kind {kind!r}; kinds: {', '.join(ALL_KINDS)}")
+    parts = [kind or "*", venue or "*", _symbol_token(symbol) if symbol else "*"]
     return "ldg.signal." + ".".join(parts)
 
 
@@ -56,7 +65,7 @@ def signals(
     tail: Annotated[bool, typer.Option("--tail", help="keep following new signals")] = False,
     symbol: Annotated[str | None, typer.Option(help="only this symbol")] = None,
     kind: Annotated[
-        str | None, typer.Option(help=f"only this kind: {', '.join(SIGNAL_KINDS)}")
+        str | None, typer.Option(help=f"only this kind: {', '.join(ALL_KINDS)}")
     ] = None,
     venue: Annotated[str | None, typer.Option(help="only this venue")] = None,
     limit: Annotated[int, typer.Option(help="latest N (0 = all)")] = 50,

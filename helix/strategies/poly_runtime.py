@@ -30,14 +30,19 @@ from events.base import Event
 from events.poly import ClusterSynced, HybridSignal, PolySignal, WalletScored
 from events.signals import Signal
 from helix.codec import Codec
-from helix.store.jsraw import direct_get_last
 from helix.store.replay import replay_batches
 from helix.store.streams import LEDGER, MARKET
 from helix.strategies.hybrid import STRATEGY as FUSER
 from helix.strategies.hybrid import HybridConfig, HybridFuser
 from helix.strategies.poly_oracle import STRATEGY as ORACLE
 from helix.strategies.poly_oracle import OracleConfig, PolyOracle
-from helix.strategies.runtime import ScanStats, load_snapshot, publish_signals, save_snapshot
+from helix.strategies.runtime import (
+    ScanStats,
+    last_signal_seq,
+    load_snapshot,
+    publish_signals,
+    save_snapshot,
+)
 
 ORACLE_KINDS: tuple[str, ...] = (WalletScored.KIND, ClusterSynced.KIND, PolySignal.KIND)
 FUSER_KINDS: tuple[str, ...] = (HybridSignal.KIND,)
@@ -52,21 +57,10 @@ async def last_seq_of(
     strategy: str | None = None,
     codec: Codec | None = None,
 ) -> int:
-    """The highest ``source_seq`` among the newest signal of each kind (0 if none).
-
-    A machine publishes its signals in ``source_seq`` order, so the newest message of each of
-    its kinds holds that kind's highest ``source_seq``.
-    """
-    codec = codec or Codec()
-    best = 0
-    for kind in kinds:
-        msg = await direct_get_last(nc, ledger, f"{prefix}.{kind}.>")
-        if msg is None:
-            continue
-        event = codec.decode(msg.data)
-        if isinstance(event, Signal) and (strategy is None or event.strategy == strategy):
-            best = max(best, event.source_seq)
-    return best
+    """The highest ``source_seq`` among the newest signal of each of ``kinds`` (0 if none)."""
+    return await last_signal_seq(
+        nc, prefix, ledger=ledger, codec=codec, kinds=kinds, strategy=strategy
+    )
 
 
 async def _run(

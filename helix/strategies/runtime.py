@@ -24,13 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from nats.aio.client import Client as NATS
 from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundError
 
-from events.signals import Signal, signal_subject
+from events.signals import SIGNAL_KINDS, Signal, signal_subject
 from helix.codec import Codec
 from helix.errors import StoreError
 from helix.store.jsraw import OutMsg, direct_get_last, publish_atomic
@@ -60,14 +60,31 @@ class ScanStats:
 
 
 async def last_signal_seq(
-    nc: NATS, prefix: str = "ldg.signal", *, ledger: str = LEDGER, codec: Codec | None = None
+    nc: NATS,
+    prefix: str = "ldg.signal",
+    *,
+    ledger: str = LEDGER,
+    codec: Codec | None = None,
+    kinds: Sequence[str] = SIGNAL_KINDS,
+    strategy: str | None = STRATEGY,
 ) -> int:
-    """``source_seq`` of the newest signal in the ledger under ``prefix`` (0 if none)."""
-    msg = await direct_get_last(nc, ledger, f"{prefix}.>")
-    if msg is None:
-        return 0
-    event = (codec or Codec()).decode(msg.data)
-    return event.source_seq if isinstance(event, Signal) else 0
+    """The scanner's highest ``source_seq`` in the ledger under ``prefix`` (0 if none).
+
+    Other machines (the Polymarket oracle, the hybrid fuser) publish signals under the same
+    prefix with ``source_seq`` of other streams, so only the newest signal of each of the
+    scanner's ``kinds`` by ``strategy`` counts; a machine publishes in ``source_seq`` order, so
+    the newest message of each kind holds that kind's highest ``source_seq``.
+    """
+    codec = codec or Codec()
+    best = 0
+    for kind in kinds:
+        msg = await direct_get_last(nc, ledger, f"{prefix}.{kind}.>")
+        if msg is None:
+            continue
+        event = codec.decode(msg.data)
+        if isinstance(event, Signal) and (strategy is None or event.strategy == strategy):
+            best = max(best, event.source_seq)
+    return best
 
 
 async def _store(nc: NATS):  # type: ignore[no-untyped-def]

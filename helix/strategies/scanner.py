@@ -55,6 +55,9 @@ from helix.quant.windows import WINDOWS, bar_arrays, compute_window
 from helix.settings import Settings
 from helix.strategies.bars import Bar, bar_start, event_bucket_ts, market_key
 
+NOT_PERPS = frozenset({"polymarket"})
+"""Venues whose markets are not perpetuals: their trades (outcome tokens) make no perps bars."""
+
 STRATEGY = "perps_scanner"
 MINUTE = 60_000_000_000
 INTERVALS = {"1m": MINUTE, "5m": 5 * MINUTE, "15m": 15 * MINUTE, "1h": 60 * MINUTE}
@@ -236,7 +239,7 @@ class PerpsScanner:
         """Feed one market event (in log order); returns the signals it caused."""
         self.state.position = seq
         mk = market_key(event)
-        if mk is None:
+        if mk is None or mk[0] in NOT_PERPS:
             return []
         key = f"{mk[0]}:{mk[1]}"
         st = self.state.markets.get(key)
