@@ -7,6 +7,7 @@ Projected from ``mkt.polymarket.market|resolved|book|trade.>`` in ``MARKET``:
   wins) and names its tokens (condition id, outcome, index);
 * :class:`~events.poly.PolyResolved` sets the winner, payouts, origin and time, marks the
   market closed and inactive, and creates the row if no listing came first (empty question);
+  the first resolution stands (a later one is ignored, as :mod:`projections.wallets` does);
 * :class:`~events.poly.PolyBook` sets a token's best bid/ask, mid and depths;
 * a CLOB last trade (:class:`events.market.Trade` with venue ``polymarket``, symbol = token id)
   sets the token's last trade price.
@@ -148,6 +149,8 @@ def fold_markets(
             name_tokens(e.condition_id, e.token_ids, e.outcomes, ts, seq)
         elif isinstance(e, PolyResolved):
             prev = out.markets.get(e.condition_id) or markets.get(e.condition_id)
+            if prev is not None and prev.winner is not None:
+                continue  # the first resolution stands (as in the wallets read model)
             if prev is None:
                 prev = MarketRow(e.condition_id, "", "", "", "", e.outcomes, e.token_ids, (),
                                  None, False, True, False, None, None, None, None, None, None,

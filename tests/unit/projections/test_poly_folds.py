@@ -250,6 +250,7 @@ def test_markets_and_tokens_fold() -> None:
         market("X", T0 + 2, question="Will X?"),
         resolved("X", "No", T0 + 3),
         market("X", T0 + 4, question="Will X, really?", active=True),
+        resolved("X", "Yes", T0 + 5),
     ]
     out = fold_markets({}, {}, numbered(events))
     m = out.markets["X"]
