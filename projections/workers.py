@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import asyncpg
 from nats.aio.client import Client as NATS
@@ -42,9 +42,13 @@ async def run_workers(
     until_caught_up: bool = True,
     on_batch: Callable[[int], None] | None = None,
     batch: int = 8192,
+    parts: Sequence[int] | None = None,
 ) -> int:
     """Run ``p`` as ``workers`` workers (one PostgreSQL connection each), re-splitting first
     when the number changed; returns the events applied.  A failing worker stops the others.
+
+    ``parts`` runs only those workers here (the others in other processes or machines: the
+    workers share one event loop, so only their PostgreSQL work runs in parallel in one process).
 
     Raises:
         ConfigError: ``p`` cannot be split.
@@ -53,7 +57,9 @@ async def run_workers(
     """
     conn = await asyncpg.connect(database_url)
     try:
-        await align(nc, conn, database_url, p)
+        current = {n for n, _seq in (await layout(conn, p.name)).values()}
+        if current and current != {workers}:  # re-split: only then, never under live workers
+            await align(nc, conn, database_url, p)
         await ensure_layout(conn, p, workers)
     finally:
         await conn.close()
@@ -78,5 +84,5 @@ async def run_workers(
             await worker.close()
 
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(one(part)) for part in range(workers)]
+        tasks = [group.create_task(one(part)) for part in (parts or range(workers))]
     return sum(t.result().events for t in tasks)

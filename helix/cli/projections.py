@@ -41,7 +41,12 @@ def _select(names: list[str] | None) -> list[str]:
 
 
 async def run_projectors(
-    names: list[str], *, until_caught_up: bool, show_progress: bool = True, workers: int = 1
+    names: list[str],
+    *,
+    until_caught_up: bool,
+    show_progress: bool = True,
+    workers: int = 1,
+    parts: list[int] | None = None,
 ) -> dict[str, int]:
     """Run projectors concurrently (one connection each); returns events applied per name.
 
@@ -103,6 +108,7 @@ async def run_projectors(
                 n,
                 until_caught_up=until_caught_up,
                 on_batch=update,
+                parts=parts if n > 1 else None,
             )
             update(applied)
             return applied
@@ -138,10 +144,19 @@ def projections_run(
             help="workers per market projector, splitting its symbols (ledger ones run as one)",
         ),
     ] = 1,
+    part: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--part",
+            help="run only these workers (0 .. N-1) here, the others in other processes",
+        ),
+    ] = None,
 ) -> None:
     """Apply the log to the read models, exactly once, from each projector's checkpoint."""
+    if part and any(not 0 <= k < workers for k in part):
+        raise ConfigError(f"--part must be within 0 .. {workers - 1}")
     counts = asyncio.run(
-        run_projectors(_select(names), until_caught_up=until_caught_up, workers=workers)
+        run_projectors(_select(names), until_caught_up=until_caught_up, workers=workers, parts=part)
     )
     for name, n in counts.items():
         out.print(f"{name}: applied {n:,} events")

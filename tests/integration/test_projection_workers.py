@@ -131,3 +131,18 @@ async def test_kill_9_a_worker_mid_batch_then_restart_equals_rebuild(
         print(f"\nworker killed at seq {at_kill:,}; both workers caught up in {recovery_s:.2f}s")
         after = await table_hashes(a.database_url)
         assert after == await rebuilt(nc, a, ("candles",))
+
+
+async def test_workers_started_separately_share_one_split(nc: NATS, database_url: str) -> None:
+    # As `helix projections run --workers 2 --part 0` and `... --part 1` in two processes.
+    async with lab(nc, database_url) as a:
+        await publish(nc, a, cluster_trades(4_000))
+        candles = a.projectors()["candles"]
+        counts = await asyncio.gather(
+            run_workers(nc, a.database_url, candles, 2, parts=[0]),
+            run_workers(nc, a.database_url, candles, 2, parts=[1]),
+        )
+        assert sum(counts) == 4_000
+        assert all(counts)
+        split = await table_hashes(a.database_url)
+        assert split == await rebuilt(nc, a, ("candles",))
