@@ -301,3 +301,30 @@ def test_a_feed_needs_markets_or_active(fake: FakePolymarket) -> None:
         PolymarketFeed(
             nc=NATS(), gateway=PolymarketGateway(settings_for(fake)), clock=SystemClock()
         )
+
+
+def test_cli_ingest_polymarket_for_a_few_seconds(fake: FakePolymarket, services: object) -> None:
+    import os
+
+    from tests.e2e.test_cli import helix
+
+    cid, yes, no = ids()
+    fake.add_market(gamma_market(cid, yes, no))
+    fake.add_trade(data_trade(cid, yes, T_S, "0xcli1"))
+    fake.add_trade(data_trade(cid, no, T_S + 1, "0xcli2", outcome="No"))
+    env = {
+        "HELIX_NATS_URL": os.environ["HELIX_NATS_URL"],
+        "HELIX_DATABASE_URL": os.environ["HELIX_DATABASE_URL"],
+        "HELIX_POLYMARKET_POLL_S": "0.3",
+        **fake.settings_overrides(),
+    }
+    res = helix("ingest", "polymarket", "--markets", cid, "--duration", "3",
+                "--metrics-port", "0", env=env)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "1 markets, 2 wallet trades" in res.stdout
+    status = helix("feeds", "status", env=env)
+    assert status.returncode == 0, status.stderr
+    assert cid[:12] in status.stdout
+    bare = helix("ingest", "polymarket", env=env)
+    assert bare.returncode == 2
+    assert "--markets" in bare.stderr
