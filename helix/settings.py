@@ -69,8 +69,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             ``polymarket_poll_s``: how often Gamma and the Data API are polled.
         poly_*: the wallet hunter and the oracle (quant.md §6–8, App. A): smart score and
             resolved-market minimum of a smart wallet, the sync window, minimum co-entries and
-            minimum fill notional of the sync graph, the checklist pass mark, λ of fractional
-            Kelly, the copy-trader's stake cap (share of equity) and its exit step.
+            minimum fill notional of the sync graph, the checklist pass mark and the items that must
+            pass whatever the score (``poly_checklist_required``), λ of fractional
+            Kelly, the copy-trader's stake cap (share of equity), its exit step and the signal kinds
+            it enters (``poly_copy_kinds``: ``hybrid_signal`` alone follows only confirmed ones).
         hybrid_window_s: how close in time a Polymarket and a perps signal must be to fuse.
         broadcast_routes: which item kinds (and minimum scores) go to which channel
             (:mod:`helix.broadcast.routing`).
@@ -163,9 +165,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     poly_sync_w_min: int = 2
     poly_sync_min_notional: float = 50.0
     poly_checklist_min: int = 70
+    poly_checklist_required: str = "smart_money"
     poly_kelly_fraction: float = 0.5
     poly_risk_cap: float = 0.10
     poly_exit_step: float = 0.10
+    poly_copy_kinds: str = "poly_signal,hybrid_signal"
     hybrid_window_s: int = 3600
 
     def __repr__(self) -> str:

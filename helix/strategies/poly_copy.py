@@ -49,6 +49,10 @@ from helix.quant.sizing import binary_kelly, binary_position
 from helix.settings import Settings
 
 STRATEGY = "poly_copy"
+HYBRID_STRATEGY = "hybrid_copy"
+"""Orders follow the strategy of the signal they copy: ``poly_copy`` for a Polymarket signal,
+``hybrid_copy`` for a hybrid one (the ``hybrid_roi`` read model compares them per strategy)."""
+KINDS: tuple[str, ...] = (PolySignal.KIND, HybridSignal.KIND)
 NS = 1_000_000_000
 ZERO = Decimal(0)
 
@@ -65,6 +69,9 @@ class PolyCopyConfig(msgspec.Struct, frozen=True, kw_only=True):
         price_tolerance: how far above the signal's price the best ask may be taken.
         exit_interval_s: at most one edge-gone exit step per interval of market time.
         max_signal_age_s: older signals are followed for exits but not entered.
+        kinds: the signal kinds entered (``poly_signal``, ``hybrid_signal``; setting
+            ``HELIX_POLY_COPY_KINDS``): ``hybrid_signal`` alone trades only the Polymarket
+            signals a perps signal confirmed.
     """
 
     account: str = "paper"
@@ -76,6 +83,14 @@ class PolyCopyConfig(msgspec.Struct, frozen=True, kw_only=True):
     price_tolerance: float = 0.01
     exit_interval_s: int = 900
     max_signal_age_s: int = 3600
+    kinds: tuple[str, ...] = KINDS
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.kinds) - set(KINDS))
+        if unknown or not self.kinds:
+            raise ValidationError(
+                f"copy-trader kinds {list(self.kinds)}: choose from {', '.join(KINDS)}"
+            )
 
     @classmethod
     def from_settings(
@@ -87,6 +102,7 @@ class PolyCopyConfig(msgspec.Struct, frozen=True, kw_only=True):
             risk_cap=settings.poly_risk_cap,
             kelly_fraction=settings.poly_kelly_fraction,
             exit_step=settings.poly_exit_step,
+            kinds=tuple(k.strip() for k in settings.poly_copy_kinds.split(",") if k.strip()),
         )
 
 
@@ -101,6 +117,7 @@ class Followed:
     outcome: str
     p_model: Decimal
     smart_wallets: frozenset[str]
+    strategy: str = STRATEGY
 
     @property
     def entry_order_id(self) -> uuid.UUID:
@@ -153,17 +170,21 @@ class PolyCopyTrader:
             self.poly_signals[str(signal.event_id)] = signal
             p = _dec(signal.p_model)
             smart = frozenset(w.lower() for w in signal.smart_wallets)
+            strategy = STRATEGY
         elif isinstance(signal, HybridSignal):
             p = _dec(signal.p_hybrid)
             origin = self.poly_signals.get(signal.poly_signal_id)
             smart = frozenset(w.lower() for w in origin.smart_wallets) if origin else frozenset()
+            strategy = HYBRID_STRATEGY
         else:
             return []
         cfg = self.cfg
+        if signal.KIND not in cfg.kinds:
+            return []
         token = signal.token_id
         command_id = f"{STRATEGY}:{signal.event_id}"
         followed = Followed(str(signal.event_id), command_id, signal.condition_id, token,
-                            signal.outcome, p, smart)  # fmt: skip
+                            signal.outcome, p, smart, strategy)  # fmt: skip
         if followed.entry_order_id in book.orders:  # entered before (a restart, a replay)
             self.followed.setdefault(token, followed)
             return []
@@ -213,7 +234,7 @@ class PolyCopyTrader:
                 qty=qty,
                 order_type="limit",
                 limit_price=limit,
-                strategy=STRATEGY,
+                strategy=strategy,
                 live=cfg.live,
             )
         ]
@@ -301,7 +322,7 @@ class PolyCopyTrader:
                 order_type="limit",
                 limit_price=price,
                 reduce_only=True,
-                strategy=STRATEGY,
+                strategy=f.strategy,
                 live=cfg.live,
             )
         ]

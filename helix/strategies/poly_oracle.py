@@ -107,6 +107,10 @@ class OracleConfig(msgspec.Struct, frozen=True, kw_only=True):
         sync_days: days of BUYs the graph is built on.  sync_min_size: smallest cluster.
         cluster_every_s: cadence of the cluster evaluation (event time).
         checklist_min: the checklist score that emits a signal (§6.6).
+        required: checklist items that must pass whatever the score ([OURS]; setting
+            ``HELIX_POLY_CHECKLIST_REQUIRED``).  By default ``smart_money``: the oracle follows
+            smart wallets, so one smart wallet alone (score 80 when all else passes) is not a
+            signal; the second one entering the outcome is.
         kelly_fraction: λ.  cap: per-position cap of bankroll.  bankroll_usd: the bankroll
             the intended stake is a fraction of.  min_stake_usd: the intended stake when
             Kelly says 0.  fee_per_share: added to the price.
@@ -125,6 +129,7 @@ class OracleConfig(msgspec.Struct, frozen=True, kw_only=True):
     sync_min_size: int = 3
     cluster_every_s: int = 3600
     checklist_min: int = 70
+    required: tuple[str, ...] = ("smart_money",)
     kelly_fraction: float = 0.5
     cap: float = 0.10
     bankroll_usd: float = 1000.0
@@ -141,6 +146,8 @@ class OracleConfig(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("sync_w_min >= 1, sync_days >= 1, sync_min_size >= 2")
         if self.cluster_every_s < 1 or self.cooldown_s < 0 or not 0 <= self.checklist_min <= 100:
             raise ValueError("cluster_every_s >= 1, cooldown_s >= 0, checklist_min in [0, 100]")
+        if unknown := sorted(set(self.required) - set(CHECKLIST_WEIGHTS)):
+            raise ValueError(f"unknown checklist items {unknown}: {', '.join(CHECKLIST_WEIGHTS)}")
         if not 0 <= self.kelly_fraction <= 1 or not 0 <= self.cap <= 1:
             raise ValueError("kelly_fraction and cap must be in [0, 1]")
         if not 0 <= self.smart_weight <= 1 or self.bankroll_usd <= 0 or self.min_stake_usd < 0:
@@ -162,6 +169,9 @@ class OracleConfig(msgspec.Struct, frozen=True, kw_only=True):
                 sync_w_min=s.poly_sync_w_min,
                 sync_min_notional=s.poly_sync_min_notional,
                 checklist_min=s.poly_checklist_min,
+                required=tuple(
+                    i.strip() for i in s.poly_checklist_required.split(",") if i.strip()
+                ),
                 kelly_fraction=s.poly_kelly_fraction,
                 cap=s.poly_risk_cap,
             )
@@ -671,6 +681,8 @@ class PolyOracle:
             return []  # without a smart wallet the checklist cannot pass (no edge, no money)
         a = self.assess(key)
         if a is None or a.score < self.cfg.checklist_min:
+            return []
+        if not all(a.items[k] for k in self.cfg.required):
             return []
         st.signalled[key] = st.now
         cid, _, outcome = key.partition(":")

@@ -392,3 +392,29 @@ def test_config_from_settings() -> None:
     cfg = OracleConfig.from_settings(Settings(poly_smart_n_min=5, poly_checklist_min=60))
     assert (cfg.smart_n_min, cfg.checklist_min, cfg.smart_score_min) == (5, 60, 30.0)
     assert (cfg.sync_window_s, cfg.sync_w_min, cfg.sync_min_notional) == (600, 2, 50.0)
+
+
+def test_one_smart_wallet_scores_80_but_smart_money_is_required() -> None:
+    oracle = PolyOracle(CONFIG)
+    events = history((A, B))
+    n = len(events)
+    feed(oracle, events)
+    t = T0 + 50 * HOUR
+    first = [market("m", t, QUESTION, price="0.48"), book("m", t + MIN, "0.50"),
+             trade("m", t + 2 * MIN, A, "200", "0.50")]  # fmt: skip
+    assert feed(oracle, first, n + 1) == []
+    a = oracle.assess(f"{cid('m')}:Yes")
+    assert a is not None and a.score == 80  # every item but smart money (one wallet)
+    [s] = feed(oracle, [trade("m", t + 3 * MIN, B, "200", "0.50")], n + 4)
+    assert isinstance(s, PolySignal)
+    assert (s.score, s.smart_wallets) == (100, (A, B))
+    # without the requirement the first smart wallet alone is a signal (score 80 ≥ 70)
+    loose = PolyOracle(OracleConfig(required=()))
+    feed(loose, events)
+    [early] = feed(loose, first, n + 1)
+    assert isinstance(early, PolySignal) and early.score == 80
+
+
+def test_required_items_are_checklist_items() -> None:
+    with pytest.raises(ValueError, match="unknown checklist items"):
+        OracleConfig(required=("vibes",))
