@@ -21,7 +21,8 @@ def import_files(
         str,
         typer.Option(
             "--format",
-            help="binance-ws | bybit-trades-csv | bybit-ws | klines-csv | binance-oi-csv",
+            help="binance-ws | bybit-trades-csv | bybit-ws | klines-csv | binance-oi-csv | "
+            "polymarket-data-csv | polymarket-midterms-csv",
         ),
     ],
     symbol: Annotated[

@@ -24,7 +24,7 @@ import gzip
 import re
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -33,8 +33,9 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import msgspec
 
-from events.market import Kline, Liquidation, MarketEvent, Ticker, Trade, market_event_id
+from events.market import Kline, Liquidation, Ticker, Trade, market_event_id
 from helix.errors import ValidationError
+from helix.store.market import MarketEvent as AnyMarketEvent
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Parsed:
             ``"bookTicker"``, ``"control"``...), else ``None``.
     """
 
-    events: list[MarketEvent]
+    events: Sequence[AnyMarketEvent]
     skipped: str | None = None
 
 

@@ -45,11 +45,9 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import cast
 
 import msgspec
 
-from events.market import MarketEvent
 from events.poly import PolyMarket, PolySide, PolyTrade, poly_event_id
 from helix.errors import ValidationError
 from helix.importers.formats import Parsed, dec, iso_or_ms_to_ns, read_lines, secs_to_ns, skip
@@ -98,7 +96,7 @@ def _frame(raw: bytes, parts: int) -> list[bytes]:
 
 def _parsed(events: Sequence[PolyMarket | PolyTrade]) -> Parsed:
     # Parsed is typed for perps events; the importer appends any market event (PolyTrade too).
-    return Parsed(cast("list[MarketEvent]", list(events)))
+    return Parsed(list(events))
 
 
 def _wallet(value: str, field: str) -> str:

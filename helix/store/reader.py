@@ -17,8 +17,10 @@ import json
 import time
 from collections.abc import AsyncIterator
 
+import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js import api
+from nats.js.errors import ServiceUnavailableError
 
 from helix.errors import StoreError
 from helix.store.fastpath import fast_path, status_of
@@ -116,14 +118,28 @@ class PullReader:
             cfg.deliver_policy = api.DeliverPolicy.ALL
         return cfg
 
-    async def _create(self) -> None:
+    async def _create(self, *, patience_s: float = 30.0) -> None:
+        """Create the consumer; while a replicated stream elects a new leader (a node died)
+        the request times out or finds no leader, so it is retried for ``patience_s``."""
         if self.durable:
             with contextlib.suppress(Exception):  # restart from the caller's position
                 await self.nc.jetstream().delete_consumer(self.stream, self.durable)
-        try:
-            info = await self.nc.jetstream().add_consumer(self.stream, self._config())
-        except Exception as exc:
-            raise StoreError(f"cannot read {self.stream} {self.filters}: {exc}") from exc
+        deadline = time.monotonic() + patience_s
+        delay = 0.2
+        while True:
+            try:
+                info = await self.nc.jetstream().add_consumer(self.stream, self._config())
+                break
+            except (TimeoutError, nats.errors.TimeoutError, ServiceUnavailableError) as exc:
+                if time.monotonic() + delay > deadline:
+                    raise StoreError(
+                        f"cannot read {self.stream} {self.filters}: {exc} (no leader after "
+                        f"{patience_s:.0f}s)"
+                    ) from exc
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            except Exception as exc:
+                raise StoreError(f"cannot read {self.stream} {self.filters}: {exc}") from exc
         self._consumer = info.name
         self._expect_cseq = 1
 

@@ -41,7 +41,7 @@ READ_MODELS = {
     "backtest_runs", "backtest_equity", "fund_nav", "fund_members", "fund_affiliates",
     "fund_member_equity", "poly_markets", "poly_tokens", "wallet_positions",
     "poly_prices_hourly", "wallets", "wallet_clusters", "wallet_scores", "poly_positions",
-    "poly_position_marks", "hybrid_roi",
+    "poly_position_marks", "hybrid_roi", "projection_partitions",
 }  # fmt: skip
 PRIVATE = {
     "helix_migrations", "heatmap_markets", "wallet_entries", "wallet_markets", "wallet_tokens",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from events.market import MarketEvent
 from helix.importers.formats import RecordParser
+from helix.store.market import MarketEvent
 
 # The checkout's sibling ``shared/data`` (``../shared/data`` from the repository root).
 SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"

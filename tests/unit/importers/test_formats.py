@@ -13,20 +13,21 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from events.market import MarketEvent
 from helix.codec import Codec
 from helix.errors import ValidationError
 from helix.importers import FORMATS, Parsed, RecordParser, get_format
 from helix.importers.formats import dec, ms_to_ns, read_lines, secs_to_ns, split_capture
+from helix.store.market import MarketEvent
 from tests.unit.importers import _samples as s
 from tests.unit.importers._support import SHARED_DATA, first_records, parse_all, write_lines
 
 PLAIN = ["binance-ws", "bybit-trades-csv", "bybit-ws"]
 
 
-def test_registry_has_the_five_formats_by_name() -> None:
+def test_registry_has_the_seven_formats_by_name() -> None:
     assert sorted(FORMATS) == [
         "binance-oi-csv", "binance-ws", "bybit-trades-csv", "bybit-ws", "klines-csv",
+        "polymarket-data-csv", "polymarket-midterms-csv",
     ]  # fmt: skip
     for name in PLAIN:
         parser = get_format(name)

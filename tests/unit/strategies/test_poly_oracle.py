@@ -404,7 +404,8 @@ def test_one_smart_wallet_scores_80_but_smart_money_is_required() -> None:
              trade("m", t + 2 * MIN, A, "200", "0.50")]  # fmt: skip
     assert feed(oracle, first, n + 1) == []
     a = oracle.assess(f"{cid('m')}:Yes")
-    assert a is not None and a.score == 80  # every item but smart money (one wallet)
+    assert a is not None
+    assert a.score == 80  # every item but smart money (one wallet)
     [s] = feed(oracle, [trade("m", t + 3 * MIN, B, "200", "0.50")], n + 4)
     assert isinstance(s, PolySignal)
     assert (s.score, s.smart_wallets) == (100, (A, B))
@@ -412,7 +413,8 @@ def test_one_smart_wallet_scores_80_but_smart_money_is_required() -> None:
     loose = PolyOracle(OracleConfig(required=()))
     feed(loose, events)
     [early] = feed(loose, first, n + 1)
-    assert isinstance(early, PolySignal) and early.score == 80
+    assert isinstance(early, PolySignal)
+    assert early.score == 80
 
 
 def test_required_items_are_checklist_items() -> None:
