@@ -10,6 +10,8 @@ formats and real signature checks, so the official SDK and Helix's gateway run a
             await gw.place_order(token_id=token, side="buy", size=Decimal(10),
                                  price=Decimal("0.52"))
         fake.orders                                    # the verified orders
+        fake.set_collateral(address, "250")            # the wallet's pUSD (/balance-allowance)
+        fake.set_trade_status(trade_id, "FAILED")      # a match that did not settle
 
 Three HTTP sites on three ports (Gamma, Data API, CLOB; the CLOB port also serves the
 WebSocket at ``/ws/market`` and ``/ws/user``), all on one aiohttp loop in its own thread: every
@@ -46,9 +48,11 @@ Level = tuple[Decimal | str, Decimal | str]
 class FakePolymarket:
     """See the module docstring.  Use as a context manager or call start()/stop()."""
 
-    def __init__(self, *, chain_id: int = 137) -> None:
+    def __init__(
+        self, *, chain_id: int = 137, default_collateral: Decimal = Decimal(10_000)
+    ) -> None:
         self.chain_id = chain_id
-        self.clob = ClobState(chain_id=chain_id)
+        self.clob = ClobState(chain_id=chain_id, default_collateral=default_collateral)
         self.data = DataApis()
         self.hubs = WsHubs(snapshots=self._snapshots, check_key=self.clob.check_key)
         self._api = ClobApi(self.clob, self._notify)
@@ -252,6 +256,33 @@ class FakePolymarket:
 
         self._run(apply())
 
+    def set_collateral(self, address: str, amount: Decimal | str) -> None:
+        """The pUSD balance of a wallet (an API key's address), served by
+        ``GET /balance-allowance`` and moved by trades (until set: ``default_collateral``)."""
+        self._call(lambda: self.clob.collateral.__setitem__(address.lower(), Decimal(amount)))
+
+    def collateral(self, address: str) -> Decimal:
+        return self._call(lambda: self.clob.collateral_of(address))
+
+    def tokens(self, address: str, token_id: str) -> Decimal:
+        """The outcome tokens a wallet holds from the fake's trades."""
+        return self._call(lambda: self.clob.tokens_of(address, token_id))
+
+    def set_trade_status(self, trade_id: str, status: str) -> None:
+        """Move a trade to MINED, CONFIRMED, RETRYING or FAILED (FAILED returns the wallets'
+        collateral and tokens) and push the ``trade`` frame to its taker and makers."""
+
+        async def apply() -> None:
+            trade = self.clob.set_trade_status(trade_id, status)
+            await self._push_trade(trade, str(int(time.time() * 1000)))
+
+        self._run(apply())
+
+    @property
+    def trades(self) -> list[dict[str, Any]]:
+        """Every CLOB trade, as its taker sees it."""
+        return self._call(lambda: [dict(t) for t in self.clob.trades])
+
     # -- faults and observation --------------------------------------------------------------------
 
     def drop_market_connections(self) -> int:
@@ -285,23 +316,23 @@ class FakePolymarket:
     # -- internals ---------------------------------------------------------------------------------
 
     async def _notify(self, order: FakeOrder, trades: list[dict[str, Any]], kind: str) -> None:
+        """User-channel frames to the order's owner and to the owner of every resting order
+        its trades hit (``order`` UPDATE and their view of each ``trade``), market-channel
+        ``last_trade_price`` per trade and a fresh ``book``."""
         now_ms = str(int(time.time() * 1000))
-        frame = {
-            "event_type": "order",
-            "type": kind
-            if not (trades and kind == "PLACEMENT" and order.status != "LIVE")
-            else "UPDATE",
-            **order.row(),
-            "created_at": str(order.created_s),
-            "timestamp": now_ms,
-        }
-        await self.hubs.push_user(frame, api_key=order.owner, market=order.market)
+        await self._push_order(
+            order, kind if not (trades and kind == "PLACEMENT") else "UPDATE", now_ms
+        )
+        makers: dict[str, FakeOrder] = {}
         for t in trades:
-            await self.hubs.push_user(
-                {"event_type": "trade", "type": "TRADE", **t, "timestamp": now_ms},
-                api_key=order.owner,
-                market=order.market,
-            )
+            for m in t["maker_orders"]:
+                resting = self.clob.orders.get(m["order_id"])
+                if resting is not None:
+                    makers[resting.order_id] = resting
+        for resting in makers.values():
+            await self._push_order(resting, "UPDATE", now_ms)
+        for t in trades:
+            await self._push_trade(t, now_ms)
             await self.hubs.push_market(
                 {
                     "event_type": "last_trade_price",
@@ -316,8 +347,26 @@ class FakePolymarket:
                 },
                 {t["asset_id"]},
             )
-        if trades:
-            await self.hubs.push_market(self.clob.book_frame(order.token_id), {order.token_id})
+        await self.hubs.push_market(self.clob.book_frame(order.token_id), {order.token_id})
+
+    async def _push_order(self, order: FakeOrder, kind: str, now_ms: str) -> None:
+        frame = {
+            "event_type": "order",
+            "type": kind,
+            **order.row(),
+            "created_at": str(order.created_s),
+            "timestamp": now_ms,
+        }
+        await self.hubs.push_user(frame, api_key=order.owner, market=order.market)
+
+    async def _push_trade(self, trade: dict[str, Any], now_ms: str) -> None:
+        """The trade frame to the taker and to each maker (each its own view)."""
+        owners = [trade["owner"], *(m["owner"] for m in trade["maker_orders"])]
+        for owner in dict.fromkeys(o for o in owners if o):
+            view = self.clob.view(trade, owner)
+            if view is not None:
+                frame = {"event_type": "trade", "type": "TRADE", **view, "timestamp": now_ms}
+                await self.hubs.push_user(frame, api_key=owner, market=trade["market"])
 
     def _snapshots(self, assets: list[str]) -> list[dict[str, Any]]:
         return [self.clob.book_frame(a) for a in assets if a in self.clob.market_of]

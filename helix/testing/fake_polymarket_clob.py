@@ -1,13 +1,23 @@
 """The fake Polymarket CLOB REST API: public market data, L1/L2 auth and a tiny matching engine.
 
 State (:class:`ClobState`) holds each token's book, the issued API keys, orders and trades.
-A BUY limit at or above the best ask (a SELL at or below the best bid) takes liquidity from the
-fake's book level by level (status ``matched``, trade ids, ``/data/trades`` rows, user-channel
-``order`` and ``trade`` frames, market-channel ``last_trade_price`` and a fresh ``book``);
-otherwise a GTC/GTD order rests (``live``), a FOK that cannot fill fully or a FAK that cannot
-fill at all is refused with the real error messages.  Resting orders are not in the book
-(nothing ever trades against them).  Every ``POST /order`` is verified (L2 HMAC, order
-signature, signer = API key owner) and recorded in :attr:`ClobState.posted`.
+A BUY limit at or above the best ask (a SELL at or below the best bid) takes liquidity level by
+level at the makers' prices: first the anonymous liquidity of ``set_book``, then resting orders
+of *other* API keys, oldest first (status ``matched``, trade ids, ``/data/trades`` rows for the
+taker and every maker, user-channel ``order`` and ``trade`` frames to each of them,
+market-channel ``last_trade_price`` and a fresh ``book``).  One trade per price level crossed;
+its ``maker_orders`` list each resting order hit with its ``matched_amount`` and ``price``.  The
+unfilled rest of a GTC/GTD order rests (``live``) and shows in the book; a FOK that cannot fill
+fully or a FAK that cannot fill at all is refused with the real error messages.  Orders never
+match orders of the same API key, nor the complementary token.
+
+Wallets: each API key owner's address has a pUSD balance (``default_collateral`` until set)
+served by ``GET /balance-allowance`` in 6-decimal base units; a BUY committing more than the
+balance left after its open BUY orders is refused (400 ``not enough balance / allowance``);
+trades move collateral and outcome tokens between taker and makers at once, and a trade set
+FAILED moves them back.  SELLs are not checked against token holdings.  Every ``POST /order``
+is verified (L2 HMAC, order signature, signer = API key owner) and recorded in
+:attr:`ClobState.posted`.
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ FAK_MSG = (
     "FAK orders are partially filled or killed if no match is found."
 )
 END_CURSOR = "LTE="
+BALANCE_MSG = "not enough balance / allowance"
 _UNIT = Decimal(1_000_000)
 
 
@@ -107,8 +118,12 @@ def _s(d: Decimal) -> str:
 class ClobState:
     """Everything the CLOB side knows; mutated only on the fake's loop."""
 
-    def __init__(self, *, chain_id: int) -> None:
+    def __init__(self, *, chain_id: int, default_collateral: Decimal = Decimal(10_000)) -> None:
         self.chain_id = chain_id
+        self.default_collateral = default_collateral  # pUSD of a wallet never set
+        self.collateral: dict[str, Decimal] = {}  # address (lower) -> pUSD
+        self.holdings: dict[tuple[str, str], Decimal] = {}  # (address, token) -> shares
+        self.moves: dict[str, list[tuple[str, str, Decimal, Decimal]]] = {}  # trade -> moves
         self.bids: dict[str, dict[Decimal, Decimal]] = {}
         self.asks: dict[str, dict[Decimal, Decimal]] = {}
         self.tick: dict[str, Decimal] = {}
@@ -136,9 +151,17 @@ class ClobState:
         self.bids.setdefault(token, {})
         self.asks.setdefault(token, {})
 
+    def levels(self, token: str, side: str) -> dict[Decimal, Decimal]:
+        """One side of the book: set_book liquidity plus resting orders' open sizes."""
+        out = dict(self.bids.get(token, {}) if side == "BUY" else self.asks.get(token, {}))
+        for o in self.resting(token):
+            if o.side == side:
+                out[o.price] = out.get(o.price, Decimal(0)) + o.size - o.matched
+        return out
+
     def book(self, token: str) -> dict[str, Any]:
-        bids = sorted(self.bids.get(token, {}).items())
-        asks = sorted(self.asks.get(token, {}).items(), reverse=True)
+        bids = sorted(self.levels(token, "BUY").items())
+        asks = sorted(self.levels(token, "SELL").items(), reverse=True)
         body = {
             "market": self.market_of.get(token, ""),
             "asset_id": token,
@@ -174,12 +197,106 @@ class ClobState:
         k = self.keys.get(key)
         return k is not None and k.secret == secret and k.passphrase == passphrase
 
+    # -- balances ---------------------------------------------------------------------------------
+
+    def address_of(self, api_key: str) -> str:
+        k = self.keys.get(api_key)
+        return k.address.lower() if k is not None else ""
+
+    def collateral_of(self, address: str) -> Decimal:
+        return self.collateral.get(address.lower(), self.default_collateral)
+
+    def tokens_of(self, address: str, token: str) -> Decimal:
+        return self.holdings.get((address.lower(), token), Decimal(0))
+
+    def reserved(self, address: str) -> Decimal:
+        """Collateral committed to the address's open BUY orders."""
+        return sum(
+            (
+                (o.size - o.matched) * o.price
+                for o in self.orders.values()
+                if o.status == "LIVE" and o.side == "BUY" and self.address_of(o.owner) == address
+            ),
+            Decimal(0),
+        )
+
+    def _move(
+        self, trade_id: str, address: str, token: str, cash: Decimal, shares: Decimal
+    ) -> None:
+        if not address:
+            return  # the anonymous liquidity of set_book has no wallet
+        self.collateral[address] = self.collateral_of(address) + cash
+        self.holdings[(address, token)] = self.tokens_of(address, token) + shares
+        self.moves.setdefault(trade_id, []).append((address, token, cash, shares))
+
+    def set_trade_status(self, trade_id: str, status: str) -> dict[str, Any]:
+        """Move a trade on (MINED, CONFIRMED, RETRYING, FAILED); FAILED gives the wallets
+        their collateral and tokens back (the match never settled)."""
+        [trade] = [t for t in self.trades if t["id"] == trade_id]
+        if trade["status"] == "FAILED":
+            raise ValueError(f"trade {trade_id} already failed")
+        trade["status"] = status
+        trade["last_update"] = str(int(time.time()))
+        if status == "FAILED":
+            for address, token, cash, shares in self.moves.pop(trade_id, []):
+                self.collateral[address] = self.collateral_of(address) - cash
+                self.holdings[(address, token)] = self.tokens_of(address, token) - shares
+        return trade
+
+    def view(self, trade: dict[str, Any], api_key: str) -> dict[str, Any] | None:
+        """``trade`` as ``api_key`` sees it (None: not its trade).  A maker gets the taker's
+        side, size and price with ``trader_side`` MAKER: its part is in ``maker_orders``."""
+        if trade["owner"] == api_key:
+            return trade
+        mine = [m for m in trade["maker_orders"] if m["owner"] == api_key]
+        if not mine:
+            return None
+        return {
+            **trade,
+            "owner": api_key,
+            "trader_side": "MAKER",
+            "maker_address": mine[0]["maker_address"],
+        }
+
     # -- matching ---------------------------------------------------------------------------------
+
+    def _liquidity(
+        self, token: str, side: str, price: Decimal, owner: str
+    ) -> list[tuple[Decimal, Decimal, FakeOrder | None]]:
+        """What an incoming order can take, best price first, oldest first at a price (the
+        anonymous liquidity of set_book before resting orders): (price, size, order)."""
+        anon = self.asks.get(token, {}) if side == "BUY" else self.bids.get(token, {})
+        out: list[tuple[Decimal, Decimal, FakeOrder | None]] = [
+            (p, q, None) for p, q in anon.items()
+        ]
+        out += [
+            (o.price, o.size - o.matched, o)
+            for o in self.resting(token)
+            if o.side != side and o.owner != owner  # no self-trade
+        ]
+        out = [x for x in out if (x[0] <= price if side == "BUY" else x[0] >= price)]
+        # stable sort: set_book liquidity, then resting orders by age, within a price
+        out.sort(key=lambda x: x[0], reverse=side == "SELL")
+        return out
+
+    def resting(self, token: str) -> list[FakeOrder]:
+        """The token's open resting orders, oldest first."""
+        return [
+            o
+            for o in self.orders.values()
+            if o.token_id == token and o.status == "LIVE" and o.size > o.matched
+        ]
 
     def match(
         self, *, owner: ApiKey, order: dict[str, Any], order_id: str, order_type: str
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], FakeOrder | None]:
-        """(response body, new trade rows, the order) for a verified order."""
+    ) -> tuple[int, dict[str, Any], list[dict[str, Any]], FakeOrder | None]:
+        """(HTTP status, response body, new trade rows, the order) for a verified order.
+
+        Takes resting orders of other API keys and the set_book liquidity at the makers'
+        prices; one trade per price level crossed, whose ``maker_orders`` list each resting
+        order it hit with its ``matched_amount`` and ``price``.  Collateral moves at once
+        (taker and maker wallets) and comes back if the trade later FAILS.
+        """
         token, side = str(order["tokenId"]), order["side"]
         maker_amt, taker_amt = Decimal(order["makerAmount"]), Decimal(order["takerAmount"])
         if side == "BUY":
@@ -187,25 +304,18 @@ class ClobState:
         else:
             size, price = maker_amt / _UNIT, (taker_amt / maker_amt).quantize(Decimal("0.0001"))
         price = price.normalize()
-        book = self.asks.get(token, {}) if side == "BUY" else self.bids.get(token, {})
-        levels = sorted(book, reverse=side == "SELL")
-        crossing = [p for p in levels if (p <= price if side == "BUY" else p >= price)]
-        available = sum((book[p] for p in crossing), Decimal(0))
+        address = owner.address.lower()
+        if side == "BUY":
+            free = self.collateral_of(address) - self.reserved(address)
+            if maker_amt / _UNIT > free:
+                why = f"{BALANCE_MSG}: balance {_s(free)}, order amount {_s(maker_amt / _UNIT)}"
+                return 400, {"error": why}, [], None
+        liquidity = self._liquidity(token, side, price, owner.key)
+        available = sum((q for _, q, _ in liquidity), Decimal(0))
         if order_type == "FOK" and available < size:
-            return _refused(FOK_MSG), [], None
+            return 200, _refused(FOK_MSG), [], None
         if order_type == "FAK" and available == 0:
-            return _refused(FAK_MSG), [], None
-        fills: list[tuple[Decimal, Decimal]] = []
-        left = size
-        for p in crossing:
-            if left <= 0:
-                break
-            q = min(left, book[p])
-            fills.append((p, q))
-            left -= q
-            book[p] -= q
-            if book[p] <= 0:
-                del book[p]
+            return 200, _refused(FAK_MSG), [], None
         now = int(time.time())
         fake = FakeOrder(
             order_id=order_id,
@@ -216,56 +326,104 @@ class ClobState:
             side=side,
             price=price,
             size=size,
-            matched=size - left,
+            matched=Decimal(0),
             order_type=order_type,
             status="LIVE",
             outcome=self.outcome_of.get(token, ""),
             created_s=now,
         )
-        rows: list[dict[str, Any]] = []
-        for p, q in fills:
-            tid = str(uuid.uuid4())
-            tx = "0x" + hashlib.sha256(f"{order_id}:{tid}".encode()).hexdigest()
-            rows.append(
-                {
-                    "id": tid,
-                    "taker_order_id": order_id,
-                    "market": fake.market,
-                    "asset_id": token,
-                    "side": side,
-                    "size": _s(q),
-                    "fee_rate_bps": "0",
-                    "price": _s(p),
-                    "status": "MATCHED",
-                    "match_time": str(now),
-                    "last_update": str(now),
-                    "outcome": fake.outcome,
-                    "bucket_index": 0,
-                    "owner": owner.key,
-                    "maker_address": order["maker"],
-                    "transaction_hash": tx,
-                    "trader_side": "TAKER",
-                    "maker_orders": [],
-                }
-            )
-            fake.trades.append(tid)
-            self.last_trade[token] = (p, side)
+        levels: dict[Decimal, list[tuple[Decimal, FakeOrder | None]]] = {}
+        left = size
+        anon = self.asks.get(token, {}) if side == "BUY" else self.bids.get(token, {})
+        for p, avail, maker in liquidity:
+            if left <= 0:
+                break
+            q = min(left, avail)
+            levels.setdefault(p, []).append((q, maker))
+            left -= q
+            if maker is None:
+                anon[p] -= q
+                if anon[p] <= 0:
+                    del anon[p]
+            else:
+                maker.matched += q
+                if maker.matched >= maker.size:
+                    maker.status = "MATCHED"
+        fake.matched = size - left
+        rows = [self._trade(fake, p, fills, now) for p, fills in levels.items()]
         self.trades.extend(rows)
         if left <= 0 or order_type in ("FAK", "FOK"):
-            fake.status = "MATCHED" if fills else "CANCELED"
+            fake.status = "MATCHED" if rows else "CANCELED"
         self.orders[order_id] = fake
-        status = "matched" if fills else "live"
         body = {
             "success": True,
             "errorMsg": "",
             "orderID": order_id,
-            "status": status,
+            "status": "matched" if rows else "live",
             "takingAmount": "",
             "makingAmount": "",
             "transactionsHashes": [r["transaction_hash"] for r in rows],
             "tradeIDs": [r["id"] for r in rows],
         }
-        return body, rows, fake
+        return 200, body, rows, fake
+
+    def _trade(
+        self,
+        taker: FakeOrder,
+        price: Decimal,
+        fills: list[tuple[Decimal, FakeOrder | None]],
+        now: int,
+    ) -> dict[str, Any]:
+        tid = str(uuid.uuid4())
+        token, side = taker.token_id, taker.side
+        size = sum((q for q, _ in fills), Decimal(0))
+        sign = Decimal(1) if side == "BUY" else Decimal(-1)
+        self._move(tid, self.address_of(taker.owner), token, -sign * size * price, sign * size)
+        makers: list[dict[str, Any]] = []
+        for q, m in fills:
+            if m is None:
+                oid = "0x" + hashlib.sha256(f"book:{token}:{side}:{price}".encode()).hexdigest()
+                owner, address = "", ""
+            else:
+                oid, owner, address = m.order_id, m.owner, m.maker
+                self._move(tid, self.address_of(owner), token, sign * q * price, -sign * q)
+                m.trades.append(tid)
+            makers.append(
+                {
+                    "order_id": oid,
+                    "owner": owner,
+                    "maker_address": address,
+                    "asset_id": token,
+                    "side": "SELL" if side == "BUY" else "BUY",
+                    "matched_amount": _s(q),
+                    "price": _s(price),
+                    "outcome": taker.outcome,
+                    "fee_rate_bps": "0",
+                }
+            )
+        taker.trades.append(tid)
+        self.last_trade[token] = (price, side)
+        tx = "0x" + hashlib.sha256(f"{taker.order_id}:{tid}".encode()).hexdigest()
+        return {
+            "id": tid,
+            "taker_order_id": taker.order_id,
+            "market": taker.market,
+            "asset_id": token,
+            "side": side,
+            "size": _s(size),
+            "fee_rate_bps": "0",
+            "price": _s(price),
+            "status": "MATCHED",
+            "match_time": str(now),
+            "last_update": str(now),
+            "outcome": taker.outcome,
+            "bucket_index": 0,
+            "owner": taker.owner,
+            "maker_address": taker.maker,
+            "transaction_hash": tx,
+            "trader_side": "TAKER",
+            "maker_orders": makers,
+        }
 
 
 def _refused(message: str) -> dict[str, Any]:
@@ -313,6 +471,8 @@ class ClobApi:
             ("/data/orders", self.open_orders),
             ("/data/order/{id}", self.get_order),
             ("/data/trades", self.data_trades),
+            ("/balance-allowance", self.balance_allowance),
+            ("/balance-allowance/update", self.update_balance_allowance),
         ]:
             r.add_get(path, handler)
         r.add_post("/auth/api-key", self.create_key)
@@ -517,12 +677,14 @@ class ClobApi:
             record.error = "unknown token"
             return web.json_response({"error": "market not found"}, status=400)
         record.verified = True
-        answer, rows, fake = self.state.match(
+        status, answer, rows, fake = self.state.match(
             owner=k, order=order, order_id=order_id, order_type=payload.get("orderType", "GTC")
         )
         if fake is not None:
             await self.notify(fake, rows, "PLACEMENT")
-        return web.json_response(answer)
+        else:
+            record.error = str(answer.get("error") or answer.get("errorMsg") or "")
+        return web.json_response(answer, status=status)
 
     async def cancel(self, request: web.Request) -> web.Response:
         k, body = await self._l2(request)
@@ -582,10 +744,11 @@ class ClobApi:
         k, _ = await self._l2(request)
         q = request.query
         after = int(q["after"]) if q.get("after", "").isdigit() else None
+        views = [self.state.view(t, k.key) for t in self.state.trades]
         rows = [
             t
-            for t in self.state.trades
-            if t["owner"] == k.key
+            for t in views
+            if t is not None
             and (not q.get("market") or t["market"] == q["market"])
             and (not q.get("asset_id") or t["asset_id"] == q["asset_id"])
             and (after is None or int(t["match_time"]) >= after)
@@ -593,6 +756,30 @@ class ClobApi:
         return web.json_response(
             {"limit": 500, "count": len(rows), "next_cursor": END_CURSOR, "data": rows}
         )
+
+    async def balance_allowance(self, request: web.Request) -> web.Response:
+        """``GET /balance-allowance?asset_type=COLLATERAL|CONDITIONAL[&token_id=]`` (L2): the
+        key owner's pUSD or outcome-token balance in 6-decimal base units; allowances are
+        unlimited for both V2 exchanges."""
+        k, _ = await self._l2(request)
+        kind = request.query.get("asset_type", "")
+        if kind == "COLLATERAL":
+            amount = self.state.collateral_of(k.address)
+        elif kind in ("CONDITIONAL", "CONDITIONAL-V2") and request.query.get("token_id"):
+            amount = self.state.tokens_of(k.address, request.query["token_id"])
+        else:
+            return web.json_response({"error": "invalid asset_type / token_id"}, status=400)
+        unlimited = str(2**256 - 1)
+        return web.json_response(
+            {
+                "balance": str(int(amount * _UNIT)),
+                "allowances": {STANDARD_EXCHANGE: unlimited, NEG_RISK_EXCHANGE: unlimited},
+            }
+        )
+
+    async def update_balance_allowance(self, request: web.Request) -> web.Response:
+        await self._l2(request)
+        return web.json_response("")
 
 
 def _unauthorized() -> web.HTTPUnauthorized:

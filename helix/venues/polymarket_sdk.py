@@ -39,6 +39,7 @@ from helix.errors import ConfigError, ServiceUnavailable, ValidationError
 from helix.feeds.polymarket.convert import (
     CancelAck,
     HolderRow,
+    MakerFill,
     Malformed,
     MarketFrames,
     OpenOrderRow,
@@ -59,6 +60,7 @@ from helix.venues.credentials import PolymarketKeys
 __all__ = [
     "CancelAck",
     "HolderRow",
+    "MakerFill",
     "Malformed",
     "OpenOrderRow",
     "OrderAck",
@@ -74,6 +76,7 @@ log = logging.getLogger(__name__)
 
 MarketStreamItem = PolyBook | Trade | PolyResolved | Malformed
 _PAGE = 500
+COLLATERAL_UNIT = Decimal(1_000_000)  # pUSD (and outcome tokens) have 6 decimals on chain
 _ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
 
 
@@ -543,6 +546,27 @@ class PolymarketGateway:
             raise _translate(exc, "open orders") from exc
         return rows
 
+    async def balance(self) -> Decimal:
+        """The wallet's collateral (pUSD) balance: what a live Polymarket account opens with.
+
+        ``GET /balance-allowance?asset_type=COLLATERAL&signature_type=..`` (L2) through the
+        SDK; the venue answers in 6-decimal base units (``"1000000000"`` = 1,000 pUSD).  The
+        allowances granted to the exchanges are not checked here (the SDK approves and retries
+        when an order is refused for allowance).
+
+        Raises:
+            ConfigError: keys refused.  ServiceUnavailable: unreachable or unreadable answer
+                (never a zero balance).
+        """
+        client = await self._client()
+        from polymarket import errors as sdk
+
+        try:
+            answer = await client.get_balance_allowance(asset_type="COLLATERAL")
+        except sdk.PolymarketError as exc:
+            raise _translate(exc, "balance") from exc
+        return Decimal(int(answer.balance)) / COLLATERAL_UNIT
+
     async def own_trades(self, *, after_s: int | None = None) -> list[OwnTradeRow]:
         """Our CLOB trades (``/data/trades``), optionally matched at or after ``after_s``."""
         client = await self._client()
@@ -568,6 +592,20 @@ class PolymarketGateway:
                         fee_rate_bps=Decimal(t.fee_rate_bps),
                         match_ts=_iso_ns(t.matched_at),
                         tx_hash=str(t.transaction_hash or ""),
+                        maker_orders=tuple(
+                            MakerFill(
+                                order_id=str(m.order_id),
+                                matched_amount=Decimal(m.matched_amount),
+                                price=Decimal(m.price),
+                                owner=str(m.owner),
+                                token_id=str(m.asset_id),
+                                side=str(m.side),
+                                outcome=str(m.outcome),
+                                maker_address=str(m.maker_address),
+                                fee_rate_bps=Decimal(m.fee_rate_bps or 0),
+                            )
+                            for m in t.maker_orders
+                        ),
                     )
                 )
         except sdk.PolymarketError as exc:

@@ -114,8 +114,33 @@ class OpenOrderRow:
 
 
 @dataclass(frozen=True)
+class MakerFill:
+    """One resting order a trade filled (an item of a trade's ``maker_orders``).
+
+    ``matched_amount`` shares of that order traded at ``price``, the order's own limit price,
+    which is on the order's own token (``token_id``): a maker on the complementary outcome
+    trades at ``1 - price`` of the trade's token.
+    """
+
+    order_id: str
+    matched_amount: Decimal
+    price: Decimal
+    owner: str = ""  # the order's API key
+    token_id: str = ""
+    side: str = ""  # BUY | SELL (absent from user-channel frames)
+    outcome: str = ""
+    maker_address: str = ""
+    fee_rate_bps: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
 class OwnTradeRow:
-    """One of our own CLOB trades (``/data/trades`` or a user-channel ``trade`` frame)."""
+    """One of our own CLOB trades (``/data/trades`` or a user-channel ``trade`` frame).
+
+    ``side``, ``size`` and ``price`` are the taker's; when we are a maker (``trader_side``
+    ``MAKER``) our part is our entries in ``maker_orders``.  ``status`` moves MATCHED ->
+    MINED -> CONFIRMED, or to RETRYING and FAILED (the match did not settle on chain).
+    """
 
     trade_id: str
     market: str
@@ -131,6 +156,7 @@ class OwnTradeRow:
     fee_rate_bps: Decimal = Decimal(0)
     match_ts: int | None = None  # ns
     tx_hash: str = ""
+    maker_orders: tuple[MakerFill, ...] = ()  # same order as maker_order_ids
 
 
 @dataclass(frozen=True)
@@ -775,9 +801,31 @@ def own_trade_from_row(raw: object) -> OwnTradeRow | Malformed:
             fee_rate_bps=_opt_dec(d, "fee_rate_bps") or _ZERO,
             match_ts=_ts_ns(match, unit="auto") if match is not None else None,
             tx_hash=_opt_str(d, "transaction_hash"),
+            maker_orders=tuple(maker_fill_from_row(m) for m in makers),
         )
     except _Bad as exc:
         return Malformed(f"{SOURCE}:clob:trade", _raw(raw), str(exc))
+
+
+def maker_fill_from_row(raw: object) -> MakerFill:
+    """One ``maker_orders`` item -> :class:`MakerFill`.
+
+    Raises:
+        _Bad: no order id, matched amount or price (the whole trade is then Malformed: a
+            maker fill of unknown size must not be booked at a guess).
+    """
+    m = _obj(raw)
+    return MakerFill(
+        order_id=_str(m, "order_id"),
+        matched_amount=_dec(m, "matched_amount"),
+        price=_dec(m, "price"),
+        owner=_opt_str(m, "owner"),
+        token_id=_opt_str(m, "asset_id", "token_id"),
+        side=_opt_str(m, "side").upper(),
+        outcome=_opt_str(m, "outcome"),
+        maker_address=_opt_str(m, "maker_address"),
+        fee_rate_bps=_opt_dec(m, "fee_rate_bps") or _ZERO,
+    )
 
 
 def open_order_from_row(raw: object) -> OpenOrderRow | Malformed:
