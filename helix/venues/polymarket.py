@@ -21,14 +21,32 @@ An outcome token is a market on venue ``polymarket`` whose symbol is the token i
   sent; else it is reported rejected ("not received").
 * **The user channel** reports placements, cancellations and trades as they happen.  Trades of
   orders not (yet) known are kept until the order's id is known (a fill can overtake the
-  answer to the placement).  ``FAILED`` trades are not fills.
+  answer to the placement).
+* **Maker fills**: a trade's ``side``/``size``/``price`` are the taker's.  When our resting
+  order is hit, our fill is our entry in the trade's ``maker_orders``: its ``matched_amount``
+  at its ``price`` (one taker order hitting two of our orders is one trade and two fills, one
+  per order, both with the trade id as execution id).
+* **Balance**: the live account opens with the wallet's pUSD (``gateway.balance()``), read by
+  the execution service when it starts, as for Bybit.
+* **Failed trades**: Polymarket reports a match at once (``MATCHED``) and settles it on chain
+  later (``MINED``, ``CONFIRMED``); a settlement that fails ends ``FAILED`` and nothing moved.
+  Fills are booked at ``MATCHED`` (waiting for ``CONFIRMED`` would blind the risk guardian for
+  blocks).  A trade whose latest status is ``FAILED`` is never booked: on the user channel,
+  in the trades kept for unknown orders, and when reconciling from ``/data/trades``.  The
+  Venue protocol has no bust, so a fill already booked whose trade later fails is **not
+  reversed**: the venue logs a warning, records a :class:`FailedFill` in ``failed_fills`` and
+  passes it to ``on_failed`` (e.g. a dead-letter publisher); the position must then be
+  corrected by hand (it shows in the next ``helix poly positions`` against the wallet).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Protocol
 
@@ -54,11 +72,27 @@ from helix.venues.base import (
     RequestRejected,
 )
 
+log = logging.getLogger(__name__)
+
 NS = 1_000_000_000
 TICK = Decimal("0.01")
 BPS = Decimal(10_000)
 ZERO = Decimal(0)
 _TYPES = {"gtc": "GTC", "ioc": "FAK", "fok": "FOK"}
+
+
+@dataclass(frozen=True, slots=True)
+class FailedFill:
+    """A fill Helix booked whose trade later failed on chain (not reversed: see the module
+    docstring)."""
+
+    order_id: uuid.UUID
+    venue_order_id: str
+    trade_id: str
+    qty: Decimal
+    price: Decimal
+    liquidity: str
+    reason: str
 
 
 class Gateway(Protocol):
@@ -103,13 +137,18 @@ class PolymarketVenue:
         sink: Callable[[list[Report]], None] | None = None,
         protect: Decimal = Decimal("0.05"),
         opener: Any = None,
+        on_failed: Callable[[FailedFill], None] | None = None,
     ) -> None:
         self.gateway = gateway
         self.sink = sink
         self.protect = protect
         self.opener = opener  # the gateway as an async context manager (entered by open())
+        self.on_failed = on_failed
         self.orders: dict[str, OrderState] = {}  # Polymarket order id -> our order
         self.unclaimed: dict[str, list[Any]] = {}  # trades of orders not known yet
+        self.booked: dict[tuple[str, str], Fill] = {}  # (venue order id, trade id) -> fill
+        self._warned: set[tuple[str, str]] = set()
+        self.failed_fills: list[FailedFill] = []
         self._task: asyncio.Task[None] | None = None
         balance = getattr(gateway, "balance", None)
         if balance is not None:  # the live account opens with the wallet's collateral
@@ -210,7 +249,11 @@ class PolymarketVenue:
             return []
         live = {r.order_id: r for r in await self.gateway.open_orders()}
         since = min(o.placed.ts_event for o in mine) // NS - 60
-        trades = [t for t in await self.gateway.own_trades(after_s=since) if t.status != "FAILED"]
+        everything = await self.gateway.own_trades(after_s=since)
+        trades = [t for t in everything if t.status != "FAILED"]
+        for t in everything:
+            if t.status == "FAILED":
+                self._failed(t, mine)
         claimed = {o.venue_order_id for o in mine if o.venue_order_id}
         out: list[Report] = []
         for order in mine:
@@ -260,26 +303,52 @@ class PolymarketVenue:
     # -- fills --------------------------------------------------------------------------------
 
     def _fills(self, venue_id: str, order: OrderState, trades: Iterable[OwnTradeRow]) -> list[Fill]:
-        """Our order's fills in ``trades`` (as taker, or as a maker: at its limit price),
-        oldest first; a trade of several of our maker orders is booked on the first."""
-        out: list[Fill] = []
-        seen: set[str] = set()
-        oid = order.order_id
+        """Our order's fills in ``trades``, oldest first.  A trade seen several times counts
+        with its last status; one whose last status is FAILED is no fill."""
+        latest: dict[str, OwnTradeRow] = {}
         for t in trades:
-            if t.trade_id in seen or t.status == "FAILED":
-                continue
-            ts = t.match_ts or 0
-            if t.taker_order_id == venue_id:
-                fee = t.size * t.price * t.fee_rate_bps / BPS
-                out.append(Fill(oid, t.trade_id, t.size, t.price, fee, "taker", ts))
-            elif venue_id in t.maker_order_ids:
-                price = order.limit_price if order.limit_price is not None else t.price
-                out.append(Fill(oid, t.trade_id, t.size, price, ZERO, "maker", ts))
-            else:
-                continue
-            seen.add(t.trade_id)
+            latest[t.trade_id] = t
+        out: list[Fill] = []
+        for t in latest.values():
+            fill = fill_of(venue_id, order.order_id, t) if t.status != "FAILED" else None
+            if fill is not None:
+                self.booked[(venue_id, t.trade_id)] = fill
+                out.append(fill)
         out.sort(key=lambda f: (f.ts, f.exec_id))
         return out
+
+    def _failed(self, t: OwnTradeRow, orders: Iterable[OrderState] = ()) -> None:
+        """A trade that FAILED: warn about each fill of it Helix booked (reported by this
+        venue, or among a reconciled order's executions)."""
+        hits: dict[str, Fill] = {}
+        for vid in (t.taker_order_id, *t.maker_order_ids):
+            fill = self.booked.pop((vid, t.trade_id), None)
+            if fill is not None:
+                hits[vid] = fill
+        for order in orders:
+            vid = order.venue_order_id
+            if vid and vid not in hits and t.trade_id in order.exec_ids:
+                fill = fill_of(vid, order.order_id, t)
+                if fill is not None:
+                    hits[vid] = fill
+        for vid, fill in hits.items():
+            if (vid, t.trade_id) in self._warned:
+                continue
+            self._warned.add((vid, t.trade_id))
+            failed = FailedFill(
+                order_id=fill.order_id, venue_order_id=vid, trade_id=t.trade_id, qty=fill.qty,
+                price=fill.price, liquidity=fill.liquidity,
+                reason="polymarket trade FAILED on chain after Helix booked its fill: "
+                       "not reversed, correct the position by hand",
+            )  # fmt: skip
+            log.warning(
+                "polymarket: trade %s FAILED after its fill of %s @ %s on order %s (%s) was "
+                "booked; the fill is NOT reversed", t.trade_id, fill.qty, fill.price,
+                fill.order_id, vid,
+            )  # fmt: skip
+            self.failed_fills.append(failed)
+            if self.on_failed is not None:
+                self.on_failed(failed)
 
     def on_user(self, item: UserOrderUpdate | OwnTradeRow) -> list[Report]:
         """One user-channel update: an order placed or cancelled, or a trade."""
@@ -300,8 +369,12 @@ class PolymarketVenue:
         out: list[Report] = []
         ids = [t.taker_order_id, *t.maker_order_ids]
         known = [vid for vid in ids if vid in self.orders]
-        for vid in known:
-            out += self._fills(vid, self.orders[vid], [t])
+        if t.status == "FAILED":
+            self._failed(t)
+        else:
+            for vid in known:
+                if (vid, t.trade_id) not in self.booked:  # MINED, CONFIRMED: booked already
+                    out += self._fills(vid, self.orders[vid], [t])
         if not known:
             for vid in ids:
                 if vid:
@@ -310,6 +383,24 @@ class PolymarketVenue:
 
     def on_market(self, seq: int, event: Event) -> list[Report]:
         return []
+
+
+def fill_of(venue_id: str, order_id: uuid.UUID, t: OwnTradeRow) -> Fill | None:
+    """Our order ``venue_id``'s fill in trade ``t`` whatever its status (None: not ours).
+
+    As taker the fill is the trade (size, price, fee at the trade's rate); as a maker it is our
+    entries in ``maker_orders`` (matched amount at our order's price, fee at its rate).
+    """
+    ts = t.match_ts or 0
+    if t.taker_order_id == venue_id:
+        fee = t.size * t.price * t.fee_rate_bps / BPS
+        return Fill(order_id, t.trade_id, t.size, t.price, fee, "taker", ts)
+    mine = [m for m in t.maker_orders if m.order_id == venue_id]
+    if not mine:
+        return None
+    qty = sum((m.matched_amount for m in mine), ZERO)
+    fee = sum((m.matched_amount * m.price * m.fee_rate_bps / BPS for m in mine), ZERO)
+    return Fill(order_id, t.trade_id, qty, mine[0].price, fee, "maker", ts)
 
 
 def live_polymarket(settings: Settings) -> PolymarketVenue | None:

@@ -13,7 +13,12 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from helix.testing.fake_polymarket import FakePolymarket
-from helix.testing.fake_polymarket_auth import CLOB_AUTH_MESSAGE, hmac_signature
+from helix.testing.fake_polymarket_auth import (
+    CLOB_AUTH_MESSAGE,
+    NEG_RISK_EXCHANGE,
+    STANDARD_EXCHANGE,
+    hmac_signature,
+)
 
 CID = "0x" + "12" * 32
 YES, NO = "101", "202"
@@ -126,6 +131,15 @@ async def test_l1_key_and_l2_hmac_are_checked(fake: FakePolymarket) -> None:
         l2["POLY_SIGNATURE"] = hmac_signature(creds["secret"], ts, "GET", "/data/trades", "")
         async with http.get(fake.clob_url + "/data/orders", headers=l2) as r:
             assert r.status == 401  # signed for another path
+        await asyncio.to_thread(fake.set_collateral, acct.address, "250.5")
+        q = {"asset_type": "COLLATERAL", "signature_type": "0"}
+        l2["POLY_SIGNATURE"] = hmac_signature(creds["secret"], ts, "GET", "/balance-allowance", "")
+        async with http.get(fake.clob_url + "/balance-allowance", headers=l2, params=q) as r:
+            body = await r.json()
+        assert body["balance"] == "250500000"  # 6-decimal base units
+        assert set(body["allowances"]) == {STANDARD_EXCHANGE, NEG_RISK_EXCHANGE}
+        async with http.get(fake.clob_url + "/balance-allowance", params=q) as r:
+            assert r.status == 401  # no L2 headers
 
 
 async def test_market_ws_snapshot_ping_push_drop(fake: FakePolymarket) -> None:

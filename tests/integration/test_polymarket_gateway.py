@@ -311,3 +311,36 @@ async def test_wrong_api_secret_is_rederived_and_bad_key_is_config_error(
     async with PolymarketGateway(settings_for(fake), PolymarketKeys(private_key="0x12")) as g:
         with pytest.raises(ConfigError):
             await g.open_orders()
+
+
+async def test_balance_and_maker_rows(fake: FakePolymarket, gw: PolymarketGateway) -> None:
+    """balance() reads the wallet's pUSD; a resting order hit by another key's order comes
+    back from /data/trades with our maker order's matched amount and price."""
+    assert gw.keys is not None
+    wallet = Account.from_key(gw.keys.private_key).address
+    fake.set_collateral(wallet, "123.45")
+    assert await gw.balance() == Decimal("123.45")
+    fake.set_book(YES2, bids=[], asks=[])
+    mine = await gw.place_order(token_id=YES2, side="buy", size=Decimal(10), price=Decimal("0.4"))
+    assert mine.status == "live"
+    assert await gw.balance() == Decimal("123.45")  # committed, not spent
+    too_much = await gw.place_order(
+        token_id=YES2, side="buy", size=Decimal(300), price=Decimal("0.4")
+    )
+    assert not too_much.success  # 120 + 4 committed > 123.45
+    assert "not enough balance" in too_much.error
+    other = PolymarketKeys(private_key=Account.create().key.hex())
+    async with PolymarketGateway(settings_for(fake), other) as taker:
+        hit = await taker.place_order(
+            token_id=YES2, side="sell", size=Decimal(4), price=Decimal("0.35"), order_type="FAK"
+        )
+        [theirs] = await taker.own_trades()
+    assert hit.success
+    assert theirs.trader_side == "TAKER"
+    [row] = [t for t in await gw.own_trades() if t.trade_id in hit.trade_ids]
+    assert (row.trader_side, row.side, row.size) == ("MAKER", "sell", Decimal(4))
+    [maker] = row.maker_orders
+    assert (maker.order_id, maker.matched_amount, maker.price) == (
+        mine.order_id, Decimal(4), Decimal("0.4"),
+    )  # fmt: skip
+    assert await gw.balance() == Decimal("123.45") - Decimal("1.6")

@@ -152,8 +152,15 @@ def settings_for(fake: FakePolymarket) -> Settings:
 
 
 async def build(
-    fake: FakePolymarket, store: InMemoryEventStore, keys: PolymarketKeys, *, stream: bool
+    fake: FakePolymarket,
+    store: InMemoryEventStore,
+    keys: PolymarketKeys,
+    *,
+    stream: bool,
+    collateral: str | None = "1000",
 ) -> tuple[ExecutionService, PolymarketVenue]:
+    if collateral is not None:
+        fake.set_collateral(Account.from_key(keys.private_key).address, collateral)
     gw = PolymarketGateway(settings_for(fake), keys, ping_s=0.05, reconnect_s=(0.05, 0.2))
     venue = PolymarketVenue(gw, opener=gw)
     await venue.open()
@@ -162,7 +169,6 @@ async def build(
         instruments=lambda v, s: polymarket_instrument(s), risk=RiskConfig(), clock=SystemClock(),
         live_allowed=True,
     )  # fmt: skip
-    svc.live_balance["polymarket"] = D(1000)  # the gateway reads no collateral balance yet
     svc.set_mark("polymarket", YES, D("0.52"))
     venue.sink = svc.sink
     await svc.start()
@@ -230,3 +236,113 @@ async def test_a_restart_reconciles_fills_it_missed(fake: FakePolymarket) -> Non
     finally:
         await again.stop()
         await venue2.aclose()
+
+
+async def test_the_live_account_opens_with_the_wallets_collateral(fake: FakePolymarket) -> None:
+    keys = PolymarketKeys(private_key=Account.create().key.hex())
+    svc, venue = await build(fake, InMemoryEventStore(), keys, stream=True, collateral="1000")
+    try:
+        assert svc.live_balance["polymarket"] == D(1000)  # GET /balance-allowance, L2
+        res = await svc.execute(live_buy("ok", "10", "0.52"))  # 5.20 of 1,000: within 10%
+        assert res.order_id is not None
+        await until(lambda: svc.book.orders[res.order_id].status == "filled")  # type: ignore[index]
+        assert svc.equity("live", "live") == D(1000)
+        assert len(fake.orders) == 1
+    finally:
+        await svc.stop()
+        await venue.aclose()
+    poor = PolymarketKeys(private_key=Account.create().key.hex())
+    svc, venue = await build(fake, InMemoryEventStore(), poor, stream=False, collateral="20")
+    try:
+        assert svc.live_balance["polymarket"] == D(20)
+        res = await svc.execute(live_buy("too-big", "10", "0.52"))  # 5.20 > 10% of 20
+        [rejected] = [e for e in res.events if isinstance(e, OrderRejected)]
+        assert "position" in rejected.reason
+        assert len(fake.orders) == 1  # the guardian stopped it: nothing sent
+    finally:
+        await svc.stop()
+        await venue.aclose()
+
+
+async def test_two_resting_orders_hit_by_one_taker_order(fake: FakePolymarket) -> None:
+    keys = PolymarketKeys(private_key=Account.create().key.hex())
+    svc, venue = await build(fake, InMemoryEventStore(), keys, stream=True, collateral="10000")
+    other = PolymarketKeys(private_key=Account.create().key.hex())
+    try:
+        ids = []
+        for cid, qty in (("a", "20"), ("b", "30")):  # two bids at 0.50, above the book's 0.48
+            oid = (await svc.execute(live_buy(cid, qty, "0.50"))).order_id
+            assert oid is not None
+            ids.append(oid)
+        await until(lambda: all(svc.book.orders[i].status == "accepted" for i in ids))
+        async with PolymarketGateway(settings_for(fake), other) as taker:
+            ack = await taker.place_order(
+                token_id=YES, side="sell", size=D(35), price=D("0.49"), order_type="FAK"
+            )
+        assert ack.success
+        [tid] = ack.trade_ids  # one trade at 0.50 with both of our orders as makers
+        a, b = ids
+        await until(lambda: svc.book.orders[b].cum_qty == D(15))
+        first, second = svc.book.orders[a], svc.book.orders[b]
+        assert (first.status, first.cum_qty, first.avg_price) == ("filled", D(20), D("0.50"))
+        assert (second.status, second.cum_qty) == ("partially_filled", D(15))
+        assert first.exec_ids == second.exec_ids == frozenset({tid})
+        assert svc.book.position("live", "polymarket", YES).size == D(35)
+        wallet = Account.from_key(keys.private_key).address
+        assert fake.collateral(wallet) == D(10000) - D("17.5")  # 35 x 0.50 paid to the taker
+        assert fake.tokens(wallet, YES) == D(35)
+    finally:
+        await svc.stop()
+        await venue.aclose()
+
+
+async def test_a_booked_fill_whose_trade_fails_is_flagged_and_never_rebooked(
+    fake: FakePolymarket,
+) -> None:
+    keys = PolymarketKeys(private_key=Account.create().key.hex())
+    store = InMemoryEventStore()
+    svc, venue = await build(fake, store, keys, stream=True)
+    flagged: list[Any] = []
+    venue.on_failed = flagged.append
+    try:
+        oid = (await svc.execute(live_buy("fails", "10", "0.52"))).order_id
+        assert oid is not None
+        await until(lambda: svc.book.orders[oid].status == "filled")
+        [tid] = svc.book.orders[oid].exec_ids
+        fake.set_trade_status(tid, "FAILED")
+        await until(lambda: bool(flagged))
+        [failed] = flagged
+        assert (failed.order_id, failed.trade_id, failed.qty, failed.price) == (
+            oid, tid, D(10), D("0.52"),
+        )  # fmt: skip
+        assert "not reversed" in failed.reason
+        assert venue.failed_fills == flagged
+        assert svc.book.orders[oid].cum_qty == D(10)  # the Venue protocol has no bust
+
+        missed = (await svc.execute(live_buy("missed", "5", "0.52"))).order_id
+        assert missed is not None
+        await until(lambda: svc.book.orders[missed].status == "filled")
+    finally:
+        await svc.stop()
+        await venue.aclose()
+    # A trade that fails before Helix saw it is never booked, not even by a reconcile.
+    svc2, venue2 = await build(fake, store, keys, stream=False)
+    try:
+        late = (await svc2.execute(live_buy("late", "5", "0.52"))).order_id
+        assert late is not None
+        await until(lambda: svc2.book.orders[late].status == "accepted")
+        [trade] = [t for t in fake.trades if t["id"] not in svc2.book.orders[missed].exec_ids
+                   and t["id"] != tid and t["side"] == "BUY" and t["size"] == "5"]  # fmt: skip
+        fake.set_trade_status(trade["id"], "FAILED")
+    finally:
+        await svc2.stop()
+        await venue2.aclose()
+    svc3, venue3 = await build(fake, store, keys, stream=False)
+    try:
+        order = svc3.book.orders[late]
+        assert order.cum_qty == 0
+        assert order.status == "cancelled"  # no longer open at Polymarket, nothing filled
+        assert venue3.failed_fills == []
+    finally:
+        await svc3.stop()
+        await venue3.aclose()

@@ -12,6 +12,7 @@ import pytest
 from events.market import Trade
 from events.poly import PolyBook, PolyMarket, PolyResolved, PolyTrade, poly_event_id
 from helix.feeds.polymarket.convert import (
+    MakerFill,
     Malformed,
     MarketFrames,
     OwnTradeRow,
@@ -19,6 +20,7 @@ from helix.feeds.polymarket.convert import (
     book_from_snapshot,
     holders_from_data_api,
     market_from_gamma,
+    own_trade_from_row,
     position_from_data_api,
     resolution_of,
     trade_from_data_api,
@@ -310,3 +312,31 @@ def test_user_channel_samples() -> None:
     assert (t.trade_id, t.size, t.status) == ("trade-0xabcdef1234", D(25), "CONFIRMED")
     assert t.match_ts == 1_704_067_200 * 10**9
     assert isinstance(bad, Malformed)
+
+
+def test_real_trade_report_keeps_each_maker_orders_amount_and_price() -> None:
+    row = own_trade_from_row(sample("http_trade_report.json"))
+    assert isinstance(row, OwnTradeRow)
+    assert (row.size, row.trader_side) == (D(25), "TAKER")
+    first, second = row.maker_orders
+    assert row.maker_order_ids == (first.order_id, second.order_id)
+    assert first == MakerFill(
+        order_id=first.order_id, matched_amount=D(25), price=D("0.5"),
+        owner="00000000-0000-0000-0000-000000000002",
+        token_id=row.token_id, side="SELL", outcome="Yes",
+        maker_address="0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+    )  # fmt: skip
+    assert (second.matched_amount, second.fee_rate_bps) == (D(5), D(10))
+
+
+def test_maker_order_without_matched_amount_is_malformed() -> None:
+    trade: dict[str, Any] = {"id": "t", "asset_id": "1", "side": "BUY", "size": "10",
+                             "price": "0.5", "status": "MATCHED",
+                             "maker_orders": [{"order_id": "0xm", "price": "0.5"}]}  # fmt: skip
+    bad = own_trade_from_row(trade)
+    assert isinstance(bad, Malformed)
+    assert "matched_amount" in bad.reason
+    trade["maker_orders"] = [{"order_id": "0xm", "price": "0.5", "matched_amount": "4"}]
+    good = own_trade_from_row(trade)
+    assert isinstance(good, OwnTradeRow)
+    assert good.maker_orders == (MakerFill(order_id="0xm", matched_amount=D(4), price=D("0.5")),)
