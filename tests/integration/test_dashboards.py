@@ -1,11 +1,13 @@
 """Every dashboard query against the real read models, filled the way a user fills them.
 
 A fresh ``HELIX_HOME`` gets ``helix demo --hours 3`` (embedded NATS and PostgreSQL, three
-simulated hours of 2025-01-01, projections, signals), a few paper trades through ``helix trade``
-and ``helix strategies run``.  Then each variable, annotation and panel query is expanded the
-way Grafana expands it (helix/grafana/macros.py) and run as ``helix_reader``: it must succeed
-and return rows.  The roles of migrations/0007_roles.sql are checked on the same database, and
-the compose stack's start-up job (deploy/init.py) and healthchecks run against it.
+simulated hours of 2025-01-01 and the simulated Polymarket month before it, projections,
+perps, Polymarket and hybrid signals, the copy-trader's paper fills), a few paper trades
+through ``helix trade`` and ``helix strategies run``.  Then each variable, annotation and panel
+query is expanded the way Grafana expands it (helix/grafana/macros.py) and run as
+``helix_reader``: it must succeed and return rows.  The roles of migrations/0007_roles.sql are
+checked on the same database, and the compose stack's start-up job (deploy/init.py) and
+healthchecks run against it.
 """
 
 from __future__ import annotations
@@ -122,7 +124,16 @@ def test_variables_take_the_demo_values(checks: list[DashboardCheck]) -> None:
     kinds = by_uid["helix-signals"].variables["kind"]
     assert kinds.selected_all
     assert set(kinds.values) >= {"stop_hunt", "liquidation_imbalance"}
-    assert by_uid["helix-trading"].variables["account"].values == ("paper",)
+    # the demo's copy-trader accounts (helix/cli/demo.py DEMO_ACCOUNTS) and the paper trades
+    accounts = ("hybrid-demo", "paper", "poly-demo")
+    assert by_uid["helix-trading"].variables["account"].values == accounts
+    assert by_uid["helix-hybrid"].variables["account"].values == accounts
+    strategies = by_uid["helix-hybrid"].variables["strategy"].values
+    assert {"hybrid_copy", "poly_copy", "trend", "meanrev"} <= set(strategies)
+    poly = by_uid["helix-polymarket"].variables
+    assert set(poly["kind"].values) == {"wallet_scored", "cluster_synced", "poly_signal",
+                                        "hybrid_signal"}  # fmt: skip
+    assert poly["account"].values == ("hybrid-demo", "poly-demo")
 
 
 def test_time_groups_also_run_on_plain_postgresql(demo: Demo) -> None:

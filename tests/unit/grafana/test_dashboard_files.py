@@ -37,6 +37,8 @@ def test_the_dashboards_of_the_read_models_that_exist() -> None:
         "helix-trading",
         "helix-operations",
         "helix-fund",
+        "helix-polymarket",
+        "helix-hybrid",
     }
 
 
@@ -84,6 +86,10 @@ def test_time_ranges_show_the_demo_day_except_trading_and_fund_in_wall_clock_tim
             assert d["time"] == {"from": "now-7d", "to": "now"}
         elif uid == "helix-fund":  # NAV strikes are daily: a year of them
             assert d["time"] == {"from": "now-1y", "to": "now"}
+        elif uid == "helix-hybrid":  # fills are booked when the paper orders fill
+            assert d["time"] == {"from": "now-30d", "to": "now"}
+        elif uid == "helix-polymarket":  # the demo's month of resolved markets, then its day
+            assert (tr.start, tr.end) == (datetime(2024, 12, 1, tzinfo=UTC), DEMO_DAY[1])
         else:
             assert (tr.start, tr.end) == DEMO_DAY, uid
 
@@ -100,6 +106,31 @@ def test_template_variables_for_symbol_and_window() -> None:
     heatmap = next(p for p in DASHBOARDS["helix-heatmap"]["panels"] if p["type"] == "heatmap")
     assert "${window}" in heatmap["targets"][0]["rawSql"]
     assert heatmap["options"]["calculate"] is False
+
+
+def test_polymarket_and_hybrid_dashboards_read_their_models_with_their_variables() -> None:
+    poly, hybrid = DASHBOARDS["helix-polymarket"], DASHBOARDS["helix-hybrid"]
+    assert _variables(poly) == {"kind", "account"}
+    assert _variables(hybrid) == {"account", "strategy"}
+    poly_sql = " ".join(q.sql for q in queries(poly))
+    hybrid_sql = " ".join(q.sql for q in queries(hybrid))
+    for model in (
+        "poly_markets",
+        "poly_tokens",
+        "poly_prices_hourly",
+        "wallets",
+        "wallet_scores",
+        "wallet_clusters",
+        "signals",
+        "poly_position_marks",
+    ):
+        assert f"FROM {model}" in poly_sql or f"JOIN {model}" in poly_sql, model
+    for p in iter_panels(hybrid):
+        for t in p.get("targets", []):
+            assert "FROM hybrid_roi" in t["rawSql"], p["title"]
+            assert "account IN ($account) AND strategy IN ($strategy)" in t["rawSql"], p["title"]
+    for leg in ("perps_pnl", "poly_pnl", "combined_pnl", "perps_cost", "poly_cost"):
+        assert leg in hybrid_sql, leg
 
 
 def test_signals_are_annotations_on_the_price_chart() -> None:
