@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,8 +24,9 @@ from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
 
 from commands.orders import TradingCommand
 from commands.risk import Instrument, RiskConfig
-from events.base import Event
+from events.base import Event, stable_event_id
 from events.market import Ticker, Trade
+from events.ops import DeadLetter
 from events.poly import VENUE as POLYMARKET
 from events.poly import PolyMarket
 from helix.bootstrap import Runtime
@@ -33,6 +35,7 @@ from helix.codec import Codec
 from helix.errors import ConfigError, HelixError, ServiceUnavailable
 from helix.settings import Settings
 from helix.store.jsraw import direct_get_last
+from helix.store.market import event_headers
 from helix.store.replay import replay_batches
 from helix.store.streams import MARKET
 from helix.strategies.autotrader import AutoTrader, AutoTraderConfig
@@ -52,7 +55,7 @@ from helix.venues.base import Venue
 from helix.venues.bybit import BybitVenue
 from helix.venues.credentials import bybit_credentials
 from helix.venues.paper import PaperVenue
-from helix.venues.polymarket import PolymarketVenue, live_polymarket
+from helix.venues.polymarket import FailedFill, PolymarketVenue, live_polymarket
 
 SUBJECT = "helix.cmd.trading"
 KV_BUCKET = "helix_trading"
@@ -120,6 +123,37 @@ async def scan_poly_markets(nc: NATS, codec: Codec) -> dict[str, PolyMarket]:
         if isinstance(event, PolyMarket):
             out[event.condition_id] = event
     return out
+
+
+FAILED_FILLS_SUBJECT = "dlq.venue.polymarket"
+
+
+def failed_fill_reporter(nc: NATS, codec: Codec) -> Callable[[FailedFill], None]:
+    """A booked Polymarket fill whose trade later failed on chain cannot be reversed by the
+    venue protocol: it goes to the DLQ (``dlq.venue.polymarket``) with its reason, so the
+    operator sees it in ``helix events dead-letters`` and corrects the position."""
+    pending: set[asyncio.Task[None]] = set()
+
+    async def publish(failed: FailedFill) -> None:
+        now = time.time_ns()
+        letter = DeadLetter(
+            event_id=stable_event_id("failed-fill", failed.trade_id, failed.order_id),
+            ts_event=now, ts_recorded=now, source="execution", vertical="ops",
+            origin=f"venue:polymarket:trade:{failed.trade_id}",
+            reason=f"booked fill failed on chain: {failed.reason} (order {failed.order_id}, "
+            f"{failed.qty} @ {failed.price}, {failed.liquidity}); correct the position by hand",
+            raw=msgspec.json.encode(failed),
+        )  # fmt: skip
+        await nc.jetstream().publish(
+            FAILED_FILLS_SUBJECT, codec.encode(letter), headers=event_headers(letter)
+        )
+
+    def report(failed: FailedFill) -> None:
+        task = asyncio.get_running_loop().create_task(publish(failed))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return report
 
 
 def build_service(
@@ -261,6 +295,7 @@ async def running_service(rt: Runtime, settings: Settings) -> AsyncIterator[Exec
         live_venues: dict[tuple[str, str], Venue] = {("bybit", "live"): live[0]} if live else {}
         if poly is not None:
             live_venues[(POLYMARKET, "live")] = poly
+            poly.on_failed = failed_fill_reporter(rt.nc, codec)
             await poly.open()
         svc = build_service(
             store, markets, settings, live_venues=live_venues,
