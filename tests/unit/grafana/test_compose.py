@@ -18,7 +18,10 @@ yaml = pytest.importorskip("yaml")
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
-HELIX_SERVICES = ("ingest", "projections", "strategies", "execution", "broadcast")
+HELIX_SERVICES = (
+    "ingest", "projections", "strategies", "execution", "broadcast",
+    "poly-ingest", "poly-oracle", "hybrid", "poly-copy",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
