@@ -1,8 +1,10 @@
 """The hybrid fuser: a Polymarket signal and a perps signal that agree -> one sized bet.
 
 Pure and deterministic (no I/O, no clock): it consumes ``LEDGER`` signals in stream order with
-their stream sequence and keeps, per perps symbol, the recent :class:`~events.poly.PolySignal`
-\\s on markets about that coin and the recent perps signals on it.
+their stream sequence and keeps, per perps symbol, the last ``keep`` Polymarket signals
+(:class:`~events.poly.PolySignal`) on markets about that coin and the last ``keep`` perps
+signals on it (by count, not by time: the scanner and the oracle each publish in their own
+event-time order, and either may run a day ahead of the other).
 
 **Which coin.**  :func:`coin_symbol` maps a market's question to a Bybit symbol by whole-word
 aliases (``bitcoin``/``btc`` -> ``BTCUSDT``, ``ethereum``/``eth``/``ether`` -> ``ETHUSDT``,
@@ -153,7 +155,7 @@ class HybridConfig(msgspec.Struct, frozen=True, kw_only=True):
     cap: float = 0.10
     min_edge: float = 0.02
     fee_per_share: float = 0.0
-    keep: int = 256
+    keep: int = 4096
 
     def __post_init__(self) -> None:
         if self.window_s <= 0 or self.cooldown_s < 0 or self.keep < 1:
@@ -254,10 +256,9 @@ class HybridFuser:
         if ts <= self.state.now:
             return
         self.state.now = ts
-        horizon = ts - 2 * self.window  # keep two windows: late signals still find partners
-        for st in self.state.coins.values():
-            st.poly = [p for p in st.poly if p.signal.ts_event >= horizon][-self.cfg.keep :]
-            st.perps = [p for p in st.perps if p.signal.ts_event >= horizon][-self.cfg.keep :]
+        # No pruning by time: the scanner and the oracle each publish in their own event-time
+        # order, and one may be a day ahead of the other (a replay, a backfill), so a signal
+        # is kept until ``keep`` newer ones of its coin and side push it out.
         cool = ts - self.cfg.cooldown_s * SECOND
         self.state.fused = {k: t for k, t in self.state.fused.items() if t > cool}
 
@@ -270,6 +271,7 @@ class HybridFuser:
         st = self._coin(coin)
         seen = PolySeen(seq, s, direction)
         st.poly.append(seen)
+        del st.poly[: -self.cfg.keep]
         near = [p for p in st.perps if self._near(p.signal.ts_event, s.ts_event)]
         if not near or any(p.direction != direction for p in near):
             return []
@@ -285,6 +287,7 @@ class HybridFuser:
         st = self._coin(s.symbol)
         seen = PerpsSeen(seq, s, direction)
         st.perps.append(seen)
+        del st.perps[: -self.cfg.keep]
         out: list[HybridSignal] = []
         for p in sorted(st.poly, key=lambda x: x.seq):
             if p.direction != direction or not self._near(p.signal.ts_event, s.ts_event):

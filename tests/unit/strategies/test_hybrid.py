@@ -177,3 +177,13 @@ def test_question_to_symbol_and_direction() -> None:
 def test_config_from_settings() -> None:
     cfg = HybridConfig.from_settings(Settings(hybrid_window_s=900, poly_kelly_fraction=0.25))
     assert (cfg.window_s, cfg.cooldown_s, cfg.kelly_fraction, cfg.cap) == (900, 900, 0.25, 0.10)
+
+
+def test_a_day_of_perps_signals_ahead_of_the_oracle_still_pairs() -> None:
+    """The scanner may run a day ahead of the oracle (a replay): its early signals are kept."""
+    hour = 60 * MIN
+    day = [targeted(T0 + k * 2 * hour) for k in range(12)]  # up targets every 2h for a day
+    [h] = run(HybridFuser(CONFIG), [*day, poly_signal(T0 + MIN)])
+    assert h.perps_signal_id == str(day[0].event_id)
+    small = HybridFuser(HybridConfig(p_perps=CONFIG.p_perps, keep=4))  # memory bound by count
+    assert run(small, [*day, poly_signal(T0 + MIN)]) == []
