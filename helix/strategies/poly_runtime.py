@@ -1,6 +1,6 @@
 """Shells of the Polymarket oracle and the hybrid fuser: read a log in order, publish once.
 
-The same pattern as :mod:`helix.strategies.runtime` (the perps scanner's shell):
+Both run through :func:`helix.strategies.runtime.run_signal_machine`, the perps scanner's shell:
 
 1. **Resume** from the machine's snapshot in the ``helix_strategies`` object store (its own
    object name: ``poly_oracle`` / ``hybrid_fuser``), or from the start of the log.
@@ -21,107 +21,21 @@ Time comes from the events only; the wall clock measures throughput and nothing 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from nats.aio.client import Client as NATS
 
-from events.base import Event
 from events.poly import ClusterSynced, HybridSignal, PolySignal, WalletScored
-from events.signals import Signal
 from helix.codec import Codec
-from helix.store.replay import replay_batches
 from helix.store.streams import LEDGER, MARKET
 from helix.strategies.hybrid import STRATEGY as FUSER
 from helix.strategies.hybrid import HybridConfig, HybridFuser
 from helix.strategies.poly_oracle import STRATEGY as ORACLE
 from helix.strategies.poly_oracle import OracleConfig, PolyOracle
-from helix.strategies.runtime import (
-    ScanStats,
-    last_signal_seq,
-    load_snapshot,
-    publish_signals,
-    save_snapshot,
-)
+from helix.strategies.runtime import ScanStats, SignalMachine, run_signal_machine
 
 ORACLE_KINDS: tuple[str, ...] = (WalletScored.KIND, ClusterSynced.KIND, PolySignal.KIND)
 FUSER_KINDS: tuple[str, ...] = (HybridSignal.KIND,)
-
-
-async def last_seq_of(
-    nc: NATS,
-    kinds: Sequence[str],
-    *,
-    prefix: str = "ldg.signal",
-    ledger: str = LEDGER,
-    strategy: str | None = None,
-    codec: Codec | None = None,
-) -> int:
-    """The highest ``source_seq`` among the newest signal of each of ``kinds`` (0 if none)."""
-    return await last_signal_seq(
-        nc, prefix, ledger=ledger, codec=codec, kinds=kinds, strategy=strategy
-    )
-
-
-async def _run(
-    nc: NATS,
-    *,
-    step: Callable[[int, Event], Sequence[Signal]],
-    snapshot: Callable[[], bytes],
-    position: Callable[[], int],
-    kinds: Sequence[str],
-    strategy: str,
-    until_caught_up: bool,
-    stream: str,
-    subjects: Sequence[str],
-    prefix: str,
-    ledger: str,
-    name: str,
-    snapshot_every: int,
-    stop: asyncio.Event | None,
-    on_progress: Callable[[ScanStats], None] | None,
-    codec: Codec,
-    t0: float,
-) -> ScanStats:
-    stats = ScanStats(resumed_from=position())
-    already = await last_seq_of(
-        nc, kinds, prefix=prefix, ledger=ledger, strategy=strategy, codec=codec
-    )
-    since_snapshot = 0
-    async for chunk in replay_batches(
-        nc,
-        subjects=list(subjects),
-        stream=stream,
-        start_seq=position() + 1,
-        live=not until_caught_up,
-        codec=codec,
-    ):
-        for seq, event in chunk:
-            signals = list(step(seq, event))
-            if not signals:
-                continue
-            stats.signals += len(signals)
-            if seq <= already:
-                stats.skipped += len(signals)
-                continue
-            await publish_signals(nc, signals, prefix=prefix, codec=codec)
-            stats.published += len(signals)
-        stats.events += len(chunk)
-        stats.position = position()
-        since_snapshot += len(chunk)
-        if since_snapshot >= snapshot_every:
-            await save_snapshot(nc, name, snapshot())
-            since_snapshot = 0
-        stats.seconds = time.perf_counter() - t0
-        if on_progress is not None:
-            on_progress(stats)
-        if stop is not None and stop.is_set():
-            break
-    if since_snapshot:
-        await save_snapshot(nc, name, snapshot())
-    stats.position = position()
-    stats.seconds = time.perf_counter() - t0
-    return stats
 
 
 async def run_oracle(
@@ -155,28 +69,30 @@ async def run_oracle(
     Raises:
         StoreError: the ledger refused a batch of signals.
     """
-    codec = codec or Codec()
-    t0 = time.perf_counter()
-    snap = await load_snapshot(nc, name)
-    oracle = PolyOracle.restore(config, snap) if snap else PolyOracle(config)
-    return await _run(
+
+    def restore(snap: bytes | None) -> SignalMachine:
+        oracle = PolyOracle.restore(config, snap) if snap else PolyOracle(config)
+        return SignalMachine(
+            step=oracle.on_event,
+            snapshot=oracle.snapshot,
+            position=lambda: oracle.state.position,
+        )
+
+    return await run_signal_machine(
         nc,
-        step=oracle.on_event,
-        snapshot=oracle.snapshot,
-        position=lambda: oracle.state.position,
+        restore=restore,
         kinds=ORACLE_KINDS,
         strategy=ORACLE,
+        name=name,
         until_caught_up=until_caught_up,
         stream=stream,
         subjects=subjects,
         prefix=prefix,
         ledger=ledger,
-        name=name,
         snapshot_every=snapshot_every,
         stop=stop,
         on_progress=on_progress,
         codec=codec,
-        t0=t0,
     )
 
 
@@ -202,30 +118,28 @@ async def run_fuser(
     Raises:
         StoreError: the ledger refused a batch of signals.
     """
-    codec = codec or Codec()
-    t0 = time.perf_counter()
-    snap = await load_snapshot(nc, name)
-    fuser = HybridFuser.restore(config, snap) if snap else HybridFuser(config)
 
-    def step(seq: int, event: Event) -> list[Signal]:
-        return list(fuser.on_signal(seq, event))
+    def restore(snap: bytes | None) -> SignalMachine:
+        fuser = HybridFuser.restore(config, snap) if snap else HybridFuser(config)
+        return SignalMachine(
+            step=fuser.on_signal,
+            snapshot=fuser.snapshot,
+            position=lambda: fuser.state.position,
+        )
 
-    return await _run(
+    return await run_signal_machine(
         nc,
-        step=step,
-        snapshot=fuser.snapshot,
-        position=lambda: fuser.state.position,
+        restore=restore,
         kinds=FUSER_KINDS,
         strategy=FUSER,
+        name=name,
         until_caught_up=until_caught_up,
         stream=ledger,
         subjects=(f"{prefix}.>",),
         prefix=prefix,
         ledger=ledger,
-        name=name,
         snapshot_every=snapshot_every,
         stop=stop,
         on_progress=on_progress,
         codec=codec,
-        t0=t0,
     )

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from nats.aio.client import Client as NATS
 from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundError
 
+from events.base import Event
 from events.signals import SIGNAL_KINDS, Signal, signal_subject
 from helix.codec import Codec
 from helix.errors import StoreError
@@ -127,6 +128,106 @@ async def publish_signals(nc: NATS, signals: list[Signal], *, prefix: str, codec
         raise StoreError(f"ledger refused {len(msgs)} signal(s): {ack.description}")
 
 
+@dataclass(frozen=True, slots=True)
+class SignalMachine:
+    """A pure signal machine as :func:`run_signal_machine` drives it.
+
+    Attributes:
+        step: feed one event (in log order); returns the signals it caused.
+        snapshot: the machine's state as bytes.
+        position: stream sequence of the last event it was fed.
+    """
+
+    step: Callable[[int, Event], Sequence[Signal]]
+    snapshot: Callable[[], bytes]
+    position: Callable[[], int]
+
+
+async def run_signal_machine(
+    nc: NATS,
+    *,
+    restore: Callable[[bytes | None], SignalMachine],
+    kinds: Sequence[str],
+    strategy: str,
+    name: str,
+    until_caught_up: bool,
+    stream: str,
+    subjects: Sequence[str],
+    prefix: str,
+    ledger: str,
+    snapshot_every: int,
+    stop: asyncio.Event | None,
+    on_progress: Callable[[ScanStats], None] | None,
+    codec: Codec | None,
+) -> ScanStats:
+    """Run one signal machine over a log and publish its signals exactly once.
+
+    Resume from the snapshot ``name`` (``restore`` gets ``None`` when there is none), replay
+    ``stream``/``subjects`` in order from the position after it, publish the signals of each
+    event as one atomic batch, skip those whose ``source_seq`` is not beyond the newest of the
+    machine's own ``kinds`` by ``strategy`` already in ``ledger``, and snapshot every
+    ``snapshot_every`` events and at the end.
+
+    Args:
+        nc: NATS connection.
+        restore: builds the machine from its snapshot (or fresh from ``None``).
+        kinds / strategy: the machine's own signals in the ledger (for the de-duplication).
+        name: snapshot name.
+        until_caught_up: stop at the head instead of following new events.
+        stream / subjects: where the machine's input is read.
+        prefix / ledger: where the signals go.
+        snapshot_every: events between snapshots.
+        stop: set it to stop after the current chunk.
+        on_progress: called after every chunk.
+        codec: the event codec (a default one if ``None``).
+
+    Raises:
+        StoreError: the ledger refused a batch of signals.
+    """
+    codec = codec or Codec()
+    t0 = time.perf_counter()
+    machine = restore(await load_snapshot(nc, name))
+    stats = ScanStats(resumed_from=machine.position())
+    already = await last_signal_seq(
+        nc, prefix, ledger=ledger, codec=codec, kinds=kinds, strategy=strategy
+    )
+    since_snapshot = 0
+    async for chunk in replay_batches(
+        nc,
+        subjects=list(subjects),
+        stream=stream,
+        start_seq=machine.position() + 1,
+        live=not until_caught_up,
+        codec=codec,
+    ):
+        for seq, event in chunk:
+            signals = list(machine.step(seq, event))
+            if not signals:
+                continue
+            stats.signals += len(signals)
+            if seq <= already:
+                stats.skipped += len(signals)
+                continue
+            await publish_signals(nc, signals, prefix=prefix, codec=codec)
+            stats.published += len(signals)
+        stats.events += len(chunk)
+        stats.position = machine.position()
+        since_snapshot += len(chunk)
+        if since_snapshot >= snapshot_every:
+            await save_snapshot(nc, name, machine.snapshot())
+            since_snapshot = 0
+        stats.seconds = time.perf_counter() - t0
+        if on_progress is not None:
+            on_progress(stats)
+        if stop is not None and stop.is_set():
+            break
+    if since_snapshot:
+        await save_snapshot(nc, name, machine.snapshot())
+    stats.position = machine.position()
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
 async def run_scanner(
     nc: NATS,
     config: ScannerConfig,
@@ -159,46 +260,28 @@ async def run_scanner(
     Raises:
         StoreError: the ledger refused a batch of signals.
     """
-    codec = codec or Codec()
-    stats = ScanStats()
-    t0 = time.perf_counter()
-    snap = await load_snapshot(nc, name)
-    scanner = PerpsScanner.restore(config, snap) if snap else PerpsScanner(config)
-    start = scanner.state.position + 1
-    stats.resumed_from = scanner.state.position
-    already = await last_signal_seq(nc, prefix, ledger=ledger, codec=codec)
-    since_snapshot = 0
-    async for chunk in replay_batches(
+
+    def restore(snap: bytes | None) -> SignalMachine:
+        scanner = PerpsScanner.restore(config, snap) if snap else PerpsScanner(config)
+        return SignalMachine(
+            step=scanner.on_event,
+            snapshot=scanner.snapshot,
+            position=lambda: scanner.state.position,
+        )
+
+    return await run_signal_machine(
         nc,
-        subjects=list(subjects),
+        restore=restore,
+        kinds=SIGNAL_KINDS,
+        strategy=STRATEGY,
+        name=name,
+        until_caught_up=until_caught_up,
         stream=stream,
-        start_seq=start,
-        live=not until_caught_up,
+        subjects=subjects,
+        prefix=prefix,
+        ledger=ledger,
+        snapshot_every=snapshot_every,
+        stop=stop,
+        on_progress=on_progress,
         codec=codec,
-    ):
-        for seq, event in chunk:
-            signals = scanner.on_event(seq, event)
-            if not signals:
-                continue
-            stats.signals += len(signals)
-            if seq <= already:
-                stats.skipped += len(signals)
-                continue
-            await publish_signals(nc, signals, prefix=prefix, codec=codec)
-            stats.published += len(signals)
-        stats.events += len(chunk)
-        stats.position = scanner.state.position
-        since_snapshot += len(chunk)
-        if since_snapshot >= snapshot_every:
-            await save_snapshot(nc, name, scanner.snapshot())
-            since_snapshot = 0
-        stats.seconds = time.perf_counter() - t0
-        if on_progress is not None:
-            on_progress(stats)
-        if stop is not None and stop.is_set():
-            break
-    if since_snapshot:
-        await save_snapshot(nc, name, scanner.snapshot())
-    stats.position = scanner.state.position
-    stats.seconds = time.perf_counter() - t0
-    return stats
+    )

@@ -21,10 +21,11 @@ from helix.store.replay import replay_batches
 from helix.store.streams import StreamSpec, ensure_stream
 from helix.strategies.hybrid import HybridConfig
 from helix.strategies.poly_oracle import OracleConfig, PolyOracle
-from helix.strategies.poly_runtime import last_seq_of, run_fuser, run_oracle
+from helix.strategies.poly_runtime import run_fuser, run_oracle
 from helix.strategies.runtime import (
     ScanStats,
     delete_snapshot,
+    last_signal_seq,
     load_snapshot,
     publish_signals,
     save_snapshot,
@@ -157,8 +158,8 @@ async def test_the_oracle_publishes_every_signal_once_across_restarts(nc: NATS) 
         got = [x for x in await ledger(nc, s) if x.strategy == "poly_oracle"]
         assert [x.event_id for x in got] == [x.event_id for x in want]
         assert Codec().encode(got[-1]) == Codec().encode(want[-1])
-        assert await last_seq_of(
-            nc, ["poly_signal"], prefix=f"{s.ledger_prefix}.signal", ledger=s.ledger
+        assert await last_signal_seq(
+            nc, f"{s.ledger_prefix}.signal", ledger=s.ledger, kinds=["poly_signal"], strategy=None
         ) == len(events)
         # A crash after publishing, before the snapshot: the older snapshot comes back.
         older = await load_snapshot(nc, s.oracle)
