@@ -53,8 +53,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from decimal import Decimal
@@ -70,6 +68,7 @@ from helix.testing.fake_bybit_private_ws import PrivateHub
 from helix.testing.fake_bybit_rest import RestApi, instrument_info
 from helix.testing.fake_bybit_trading import PrivateControls
 from helix.testing.fake_bybit_ws import FakeStats, WsHub
+from helix.testing.server_thread import ServerThread
 
 __all__ = ["FakeBybit", "FakeStats", "FakeTrade"]
 
@@ -116,8 +115,7 @@ class FakeBybit(PrivateControls):
         )
         hub = PrivateHub(api_key=api_key, api_secret=api_secret, reply_delay_s=reply_delay_s)
         self._private = PrivateApi(account, hub, api_key=api_key, api_secret=api_secret)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._server = ServerThread("FakeBybit", thread_name="fake-bybit")
         self._port = 0
         self._runner: web.AppRunner | None = None
         self._publisher: asyncio.Task[None] | None = None
@@ -125,56 +123,11 @@ class FakeBybit(PrivateControls):
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> FakeBybit:
-        if self._thread is not None:
-            raise RuntimeError("FakeBybit already started")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failed: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._startup(sock))
-            except BaseException as exc:
-                failed.append(exc)
-                sock.close()
-                loop.close()
-                ready.set()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                pending = asyncio.all_tasks(loop)
-                for task in pending:
-                    task.cancel()
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name=f"fake-bybit:{self._port}", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failed:
-            self._thread.join()
-            self._thread = None
-            raise failed[0]
+        [self._port] = self._server.start(self._startup)
         return self
 
     def stop(self) -> None:
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
-        try:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=15)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=15)
-            self._thread = None
+        self._server.stop(self._shutdown)
 
     def __enter__(self) -> FakeBybit:
         return self.start()
@@ -302,30 +255,20 @@ class FakeBybit(PrivateControls):
     # -- thread plumbing ----------------------------------------------------------------------
 
     def _running(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Queue[tuple[int, int, float]]]:
-        if self._loop is None or self._thread is None or self._hub.jobs is None:
+        loop = self._server.running_loop()
+        if self._hub.jobs is None:
             raise RuntimeError("FakeBybit is not running (call start())")
-        return self._loop, self._hub.jobs
+        return loop, self._hub.jobs
 
     def _in_loop(self, fn: Callable[[], None]) -> None:
-        loop, _ = self._running()
-
-        async def call() -> None:
-            fn()
-
-        asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=10)
+        self._server.call(fn)
 
     def _wait(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not cond():
-            if self.errors:
-                raise RuntimeError(f"FakeBybit failed: {self.errors[0]!r}") from self.errors[0]
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"FakeBybit: timed out waiting for {what}")
-            time.sleep(0.002)
+        self._server.wait(cond, timeout, what, poll=0.002, errors=self.errors)
 
     # -- server thread ------------------------------------------------------------------------
 
-    async def _startup(self, sock: socket.socket) -> None:
+    async def _startup(self, socks: list[socket.socket]) -> None:
         app = web.Application()
         app.router.add_get("/v5/public/linear", self._hub.handler)
         app.router.add_get("/v5/private", self._private.hub.handler)
@@ -333,7 +276,7 @@ class FakeBybit(PrivateControls):
         self._private.add_routes(app)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, socks[0]).start()
         self._runner = runner
         self._hub.jobs = asyncio.Queue()
         self._publisher = asyncio.create_task(self._hub.publish_loop())

@@ -9,9 +9,6 @@ ledger records (:mod:`helix.testing.fake_bybit_ledger`), never live objects.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,6 +18,7 @@ from typing import Any, TypeVar
 from helix.testing.fake_bybit_ledger import Execution, Order, OrderError, Position, Update, Wallet
 from helix.testing.fake_bybit_private import PrivateApi, now_ms
 from helix.testing.fake_bybit_private_ws import PrivateStats
+from helix.testing.server_thread import ServerThread
 
 T = TypeVar("T")
 
@@ -37,8 +35,7 @@ class PrivateControls:
     api_key: str
     api_secret: str
     _private: PrivateApi
-    _loop: asyncio.AbstractEventLoop | None
-    _thread: threading.Thread | None
+    _server: ServerThread
     _port: int
 
     # -- pybit --------------------------------------------------------------------------------
@@ -141,11 +138,10 @@ class PrivateControls:
 
     def resume_private_ws(self) -> None:
         """Send the held frames, in order, to the connections subscribed now."""
-        loop = self._loop
-        if loop is None or self._thread is None:
+        if self._server.loop is None:
             self._private.hub.paused = False
             return
-        asyncio.run_coroutine_threadsafe(self._private.hub.resume(), loop).result(timeout=10)
+        self._server.run(self._private.hub.resume())
 
     # -- inspection ---------------------------------------------------------------------------
 
@@ -209,30 +205,19 @@ class PrivateControls:
             raise KeyError(f"no order with orderId or orderLinkId {ref!r}") from None
 
     def _call(self, fn: Callable[[], T]) -> T:
-        loop = self._loop
-        if loop is None or self._thread is None:
+        if self._server.loop is None:
             return fn()
-
-        async def run() -> T:
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=10)
+        return self._server.call(fn)
 
     def _apply(self, fn: Callable[[int], list[Update]]) -> None:
-        loop = self._loop
-        if loop is None or self._thread is None:
+        if self._server.loop is None:
             fn(now_ms())  # nobody can be subscribed
             return
 
         async def run() -> None:
             await self._private.publish(fn(now_ms()))
 
-        asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=10)
+        self._server.run(run())
 
-    @staticmethod
-    def _poll(cond: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"FakeBybit: timed out waiting for {what}")
-            time.sleep(0.002)
+    def _poll(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
+        self._server.wait(cond, timeout, what, poll=0.002)

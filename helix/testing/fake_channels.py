@@ -9,7 +9,8 @@ loopback port (the paths tell them apart, so each ``HELIX_*_API_URL`` is just :a
         fake.wait_for("telegram", 1, timeout=5)
         assert [m["text"] for m in fake.telegram.messages] == [...]
 
-The server (aiohttp) runs on its own thread and loop, like
+The server (aiohttp) runs on its own thread and loop
+(:class:`~helix.testing.server_thread.ServerThread`), like
 :class:`~helix.testing.fake_bybit.FakeBybit`.  Faults apply to the next *sending* requests
 (``sendMessage``/``sendPhoto``, a Twilio create, ``POST /2/tweets``) in order:
 
@@ -43,6 +44,7 @@ from helix.testing.fake_channels_http import (
     tg_error,
     twilio_error,
 )
+from helix.testing.server_thread import ServerThread
 
 Api = Literal["telegram", "sms", "x"]
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -54,71 +56,6 @@ TWILIO_TOKEN = "fake-twilio-auth-token"  # noqa: S105
 TWILIO_FROM = "+15005550006"
 SMS_TO = "+15005550010"
 X_KEYS = ("fake-x-api-key", "fake-x-api-secret", "fake-x-access-token", "fake-x-access-secret")
-
-
-class LoopThread:
-    """An event loop on a daemon thread serving one loopback socket (shared by the fakes)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self, startup: Callable[[socket.socket], Awaitable[None]]) -> int:
-        """Bind 127.0.0.1:0, run ``startup(sock)`` on the loop, return the port."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failed: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(startup(sock))
-            except BaseException as exc:
-                failed.append(exc)
-                sock.close()
-                loop.close()
-                ready.set()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                pending = asyncio.all_tasks(loop)
-                for task in pending:
-                    task.cancel()
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name=f"{self.name}:{port}", daemon=True)
-        self._thread.start()
-        ready.wait(15)
-        if failed:
-            self._thread.join()
-            raise failed[0]
-        return port
-
-    def call_soon(self, fn: Callable[[], object]) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(fn)
-
-    def stop(self, cleanup: Awaitable[object] | None = None) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            if asyncio.iscoroutine(cleanup):
-                cleanup.close()
-            return
-        try:
-            if cleanup is not None:
-                asyncio.run_coroutine_threadsafe(cleanup, loop).result(timeout=10)  # type: ignore[arg-type]
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=10)
-            self._thread = None
 
 
 @dataclass(frozen=True)
@@ -139,17 +76,17 @@ class FakeChannels:
         self._lock = threading.Lock()
         self._held = 0
         self._release: asyncio.Event | None = None
-        self._server = LoopThread("fake-channels")
+        self._server = ServerThread("FakeChannels", thread_name="fake-channels")
         self._runner: web.AppRunner | None = None
         self._port = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> FakeChannels:
-        self._port = self._server.start(self._startup)
+        [self._port] = self._server.start(self._startup)
         return self
 
-    async def _startup(self, sock: socket.socket) -> None:
+    async def _startup(self, socks: list[socket.socket]) -> None:
         self._release = asyncio.Event()
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._guard("telegram", self.telegram.handle))
@@ -160,10 +97,10 @@ class FakeChannels:
         app.router.add_post("/2/media/upload", self._plain("x", self.x.upload))
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        await web.SockSite(self._runner, socks[0]).start()
 
     def stop(self) -> None:
-        self._server.stop(self._runner.cleanup() if self._runner is not None else None)
+        self._server.stop(self._runner.cleanup if self._runner is not None else None, timeout=10)
 
     def __enter__(self) -> FakeChannels:
         return self.start()

@@ -33,7 +33,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from helix.testing.fake_channels import LoopThread
+from helix.testing.server_thread import ServerThread
 
 
 class _QuietLegacyLogin(logging.Filter):
@@ -78,7 +78,7 @@ class FakeSmtp:
         self._lock = threading.Lock()
         self._holding = threading.Event()
         self._release: asyncio.Event | None = None
-        self._server = LoopThread("fake-smtp")
+        self._server = ServerThread("FakeSmtp", thread_name="fake-smtp")
         self._tmp: Path | None = None
         self._cert: Path | None = None
         self._closer: asyncio.AbstractServer | None = None
@@ -93,7 +93,7 @@ class FakeSmtp:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(self._cert, key)
 
-        async def startup(sock: socket.socket) -> None:
+        async def startup(socks: list[socket.socket]) -> None:
             loop = asyncio.get_running_loop()
             self._release = asyncio.Event()
             self._closer = await loop.create_server(
@@ -103,10 +103,10 @@ class FakeSmtp:
                     auth_require_tls=context is not None, authenticator=self._authenticate,
                     loop=loop,
                 ),
-                sock=sock,
+                sock=socks[0],
             )  # fmt: skip
 
-        self.port = self._server.start(startup)
+        [self.port] = self._server.start(startup)
         return self
 
     def stop(self) -> None:
@@ -114,7 +114,7 @@ class FakeSmtp:
             if self._closer is not None:
                 self._closer.close()
 
-        self._server.stop(close())
+        self._server.stop(close, timeout=10)
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
 

@@ -23,12 +23,10 @@ Gamma / Data API: :mod:`helix.testing.fake_polymarket_data`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
-import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,10 +36,12 @@ from aiohttp import web
 from helix.testing.fake_polymarket_clob import ClobApi, ClobState, FakeOrder, PostedOrder
 from helix.testing.fake_polymarket_data import DataApis
 from helix.testing.fake_polymarket_ws import WsHubs
+from helix.testing.server_thread import ServerThread
 
 __all__ = ["FakePolymarket", "PostedOrder", "load_samples"]
 
 _T = TypeVar("_T")
+_SITES = ("clob", "gamma", "data")  # one port each
 Level = tuple[Decimal | str, Decimal | str]
 
 
@@ -56,8 +56,7 @@ class FakePolymarket:
         self.data = DataApis()
         self.hubs = WsHubs(snapshots=self._snapshots, check_key=self.clob.check_key)
         self._api = ClobApi(self.clob, self._notify)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._server = ServerThread("FakePolymarket", thread_name="fake-polymarket")
         self._runners: list[web.AppRunner] = []
         self._ports: dict[str, int] = {}
         self.errors: list[BaseException] = []
@@ -65,58 +64,16 @@ class FakePolymarket:
     # -- lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> FakePolymarket:
-        if self._thread is not None:
-            raise RuntimeError("FakePolymarket already started")
-        socks = {}
-        for name in ("clob", "gamma", "data"):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            socks[name] = sock
-            self._ports[name] = sock.getsockname()[1]
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._startup(socks))
-            except BaseException as exc:
-                self.errors.append(exc)
-                for s in socks.values():
-                    s.close()
-                loop.close()
-                ready.set()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                pending = asyncio.all_tasks(loop)
-                for task in pending:
-                    task.cancel()
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name="fake-polymarket", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if self.errors:
-            self._thread.join()
-            self._thread = None
-            raise self.errors[0]
+        try:
+            ports = self._server.start(self._startup, sockets=len(_SITES))
+        except BaseException as exc:
+            self.errors.append(exc)
+            raise
+        self._ports = dict(zip(_SITES, ports, strict=True))
         return self
 
     def stop(self) -> None:
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
-        try:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=15)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=15)
-            self._thread = None
+        self._server.stop(self._shutdown)
 
     def __enter__(self) -> FakePolymarket:
         return self.start()
@@ -179,18 +136,20 @@ class FakePolymarket:
                     tick=tick,
                 )
 
-        self._call(apply)
+        self._server.call(apply)
 
     def add_trade(self, trade: Mapping[str, Any]) -> None:
         """A Data API v1 trade row (camelCase, ``timestamp`` in seconds)."""
-        self._call(lambda: self.data.trades.append(dict(trade)))
+        self._server.call(lambda: self.data.trades.append(dict(trade)))
 
     def add_position(self, position: Mapping[str, Any]) -> None:
-        self._call(lambda: self.data.positions.append(dict(position)))
+        self._server.call(lambda: self.data.positions.append(dict(position)))
 
     def add_holders(self, condition_id: str, groups: Iterable[Mapping[str, Any]]) -> None:
         """``/holders`` groups ``{"token", "holders": [...]}`` of one market."""
-        self._call(lambda: self.data.holders.setdefault(condition_id, []).extend(map(dict, groups)))
+        self._server.call(
+            lambda: self.data.holders.setdefault(condition_id, []).extend(map(dict, groups))
+        )
 
     def set_book(self, token_id: str, bids: Iterable[Level], asks: Iterable[Level]) -> None:
         """Replace one token's book and push a ``book`` frame to its subscribers."""
@@ -200,7 +159,7 @@ class FakePolymarket:
             self.clob.asks[token_id] = {Decimal(str(p)): Decimal(str(s)) for p, s in asks}
             await self.hubs.push_market(self.clob.book_frame(token_id), {token_id})
 
-        self._run(apply())
+        self._server.run(apply())
 
     def push_market(self, frame: Mapping[str, Any] | list[Any]) -> int:
         """Send one market-channel frame (an object or an array) as is to every market
@@ -214,7 +173,7 @@ class FakePolymarket:
                 for change in item.get("price_changes") or []:
                     assets.add(str(change.get("asset_id")))
                 assets.update(str(a) for a in item.get("assets_ids") or [])
-        return self._run(self.hubs.push_market(frame, assets))
+        return self._server.run(self.hubs.push_market(frame, assets))
 
     def push_raw(self, text: str) -> int:
         """Send any text (garbage included) to every market connection."""
@@ -227,7 +186,7 @@ class FakePolymarket:
                     n += 1
             return n
 
-        return self._run(send())
+        return self._server.run(send())
 
     def resolve(self, condition_id: str, winner_outcome: str) -> None:
         """Close the market on Gamma (final prices 1/0) and push ``market_resolved``."""
@@ -254,19 +213,21 @@ class FakePolymarket:
             }
             await self.hubs.push_market(frame, set(tokens))
 
-        self._run(apply())
+        self._server.run(apply())
 
     def set_collateral(self, address: str, amount: Decimal | str) -> None:
         """The pUSD balance of a wallet (an API key's address), served by
         ``GET /balance-allowance`` and moved by trades (until set: ``default_collateral``)."""
-        self._call(lambda: self.clob.collateral.__setitem__(address.lower(), Decimal(amount)))
+        self._server.call(
+            lambda: self.clob.collateral.__setitem__(address.lower(), Decimal(amount))
+        )
 
     def collateral(self, address: str) -> Decimal:
-        return self._call(lambda: self.clob.collateral_of(address))
+        return self._server.call(lambda: self.clob.collateral_of(address))
 
     def tokens(self, address: str, token_id: str) -> Decimal:
         """The outcome tokens a wallet holds from the fake's trades."""
-        return self._call(lambda: self.clob.tokens_of(address, token_id))
+        return self._server.call(lambda: self.clob.tokens_of(address, token_id))
 
     def set_trade_status(self, trade_id: str, status: str) -> None:
         """Move a trade to MINED, CONFIRMED, RETRYING or FAILED (FAILED returns the wallets'
@@ -276,28 +237,28 @@ class FakePolymarket:
             trade = self.clob.set_trade_status(trade_id, status)
             await self._push_trade(trade, str(int(time.time() * 1000)))
 
-        self._run(apply())
+        self._server.run(apply())
 
     @property
     def trades(self) -> list[dict[str, Any]]:
         """Every CLOB trade, as its taker sees it."""
-        return self._call(lambda: [dict(t) for t in self.clob.trades])
+        return self._server.call(lambda: [dict(t) for t in self.clob.trades])
 
     # -- faults and observation --------------------------------------------------------------------
 
     def drop_market_connections(self) -> int:
         """Abort every market-channel connection (no close frame); returns how many."""
-        return self._call(self.hubs.drop_market)
+        return self._server.call(self.hubs.drop_market)
 
     def wait_market_subscribed(self, *tokens: str, timeout: float = 5.0) -> None:
         def done() -> bool:
             live = {a for c in list(self.hubs.market) for a in c.assets}
             return all(t in live for t in tokens)
 
-        self._wait(done, timeout, f"market subscriptions to {tokens}")
+        self._server.wait(done, timeout, f"market subscriptions to {tokens}")
 
     def wait_user_connected(self, n: int = 1, timeout: float = 5.0) -> None:
-        self._wait(lambda: len(self.hubs.user) >= n, timeout, f"{n} user connections")
+        self._server.wait(lambda: len(self.hubs.user) >= n, timeout, f"{n} user connections")
 
     @property
     def orders(self) -> list[PostedOrder]:
@@ -371,7 +332,7 @@ class FakePolymarket:
     def _snapshots(self, assets: list[str]) -> list[dict[str, Any]]:
         return [self.clob.book_frame(a) for a in assets if a in self.clob.market_of]
 
-    async def _startup(self, socks: dict[str, socket.socket]) -> None:
+    async def _startup(self, socks: list[socket.socket]) -> None:
         clob = web.Application()
         self._api.add_routes(clob)
         clob.router.add_get("/ws/market", self.hubs.market_handler)
@@ -380,10 +341,10 @@ class FakePolymarket:
         self.data.add_gamma_routes(gamma)
         data = web.Application()
         self.data.add_data_routes(data)
-        for name, app in (("clob", clob), ("gamma", gamma), ("data", data)):
+        for sock, app in zip(socks, (clob, gamma, data), strict=True):  # in the order of _SITES
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
             await runner.setup()
-            await web.SockSite(runner, socks[name]).start()
+            await web.SockSite(runner, sock).start()
             self._runners.append(runner)
 
     async def _shutdown(self) -> None:
@@ -391,27 +352,6 @@ class FakePolymarket:
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
-
-    def _running(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None or self._thread is None:
-            raise RuntimeError("FakePolymarket is not running (call start())")
-        return self._loop
-
-    def _run(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        return asyncio.run_coroutine_threadsafe(coro, self._running()).result(timeout=10)
-
-    def _call(self, fn: Callable[[], _T]) -> _T:
-        async def call() -> _T:
-            return fn()
-
-        return self._run(call())
-
-    def _wait(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"FakePolymarket: timed out waiting for {what}")
-            time.sleep(0.005)
 
 
 def load_samples(directory: Path) -> dict[str, Any]:
