@@ -50,6 +50,7 @@ import msgspec
 
 from events.poly import PolyMarket, PolySide, PolyTrade, poly_event_id
 from helix.errors import ValidationError
+from helix.feeds.polymarket.convert import data_trade_key, poly_trade, side_of
 from helix.importers.formats import Parsed, dec, iso_or_ms_to_ns, read_lines, secs_to_ns, skip
 from helix.importers.midterms_2022 import RESULTS, market_token, outcome_token
 
@@ -68,7 +69,6 @@ MIDTERMS_COLUMNS = (
 VENUE = "polymarket"
 _WALLET = re.compile(r"0x[0-9a-fA-F]{40}")
 _CONDITION = re.compile(r"0x[0-9a-fA-F]{64}")
-_SIDES: dict[str, PolySide] = {"buy": "buy", "sell": "sell"}
 _MARKET_TAG = "#market"
 
 
@@ -106,7 +106,7 @@ def _wallet(value: str, field: str) -> str:
 
 
 def _side(value: str, field: str) -> PolySide:
-    side = _SIDES.get(value.lower())
+    side = side_of(value)
     if side is None:
         raise ValidationError(f"{field}: expected BUY or SELL, got {value!r}")
     return side
@@ -123,11 +123,6 @@ def _text(value: str, field: str) -> str:
     if not value.strip():
         raise ValidationError(f"{field}: empty")
     return value.strip()
-
-
-def _canon(number: Decimal) -> str:
-    """Plain text without exponent or trailing zeros (``1.50`` and ``1.5`` key alike)."""
-    return format(number.normalize(), "f")
 
 
 def _digest(*parts: str) -> str:
@@ -192,18 +187,12 @@ class PolymarketDataCsvParser:
         outcome = _text(row["outcome"], "outcome")
         tx = row.get("transactionHash", "").strip()
         if tx:
-            key = f"{tx}:{token}:{side}:{_canon(size)}:{_canon(price)}"  # as the live feed keys it
+            key = data_trade_key(tx, token, side, size, price)  # as the live feed keys it
         else:
             key = _digest(wallet, side, token, cid, str(size), str(price), row["timestamp"])
         if occurrence != b"0":
             key += "#" + occurrence.decode()
-        trade = PolyTrade(
-            event_id=poly_event_id(PolyTrade.KIND, cid, key),
-            ts_event=ts,
-            ts_recorded=ts,  # an export is the venue's record, not one Helix observed
-            source=VENUE,
-            vertical="poly",
-            symbol=cid,
+        trade = poly_trade(
             condition_id=cid,
             token_id=token,
             outcome=outcome,
@@ -211,10 +200,13 @@ class PolymarketDataCsvParser:
             side=side,
             size=size,
             price=price,
+            ts_event=ts,
+            ts_recorded=ts,  # an export is the venue's record, not one Helix observed
             tx_hash=tx,
             trade_key=key,
             title=row["title"].strip(),
             origin="import",
+            source=VENUE,
         )
         return _parsed([trade])
 
@@ -303,13 +295,7 @@ class PolymarketMidtermsCsvParser:
             return skip("zero-size")
         px = _price(price, "Price")
         key = f"{index}:{_digest(line.decode('utf-8', 'replace'))}"
-        trade = PolyTrade(
-            event_id=poly_event_id(PolyTrade.KIND, cid, key),
-            ts_event=ts,
-            ts_recorded=ts,
-            source=VENUE,
-            vertical="poly",
-            symbol=cid,
+        trade = poly_trade(
             condition_id=cid,
             token_id=outcome_token(cid, outcome),
             outcome=outcome,
@@ -317,9 +303,12 @@ class PolymarketMidtermsCsvParser:
             side=side,
             size=size,
             price=px,
+            ts_event=ts,
+            ts_recorded=ts,
             trade_key=key,
             title=_question(cid),
             origin="import",
+            source=VENUE,
         )
         return _parsed([trade])
 

@@ -27,11 +27,20 @@ from typing import Any, Literal, cast
 from msgspec import structs
 
 from events.market import Trade, market_event_id
-from events.poly import VENUE, PolyBook, PolyMarket, PolyResolved, PolyTrade, poly_event_id
+from events.poly import (
+    VENUE,
+    PolyBook,
+    PolyMarket,
+    PolyResolved,
+    PolySide,
+    PolyTrade,
+    poly_event_id,
+)
 
 SOURCE = "polymarket"
 DEPTH_BAND = Decimal("0.02")
 _ONE, _ZERO = Decimal(1), Decimal(0)
+_SIDES: dict[str, PolySide] = {"buy": "buy", "sell": "sell"}
 
 
 @dataclass(frozen=True)
@@ -246,14 +255,17 @@ def _canon(d: Decimal) -> str:
     return text
 
 
-def _side(d: Mapping[str, Any], key: str = "side") -> Literal["buy", "sell"]:
+def side_of(value: object) -> PolySide | None:
+    """A venue's side (``BUY``, ``sell``, any case) -> ``"buy"``/``"sell"``; else ``None``."""
+    return _SIDES.get(value.lower()) if isinstance(value, str) else None
+
+
+def _side(d: Mapping[str, Any], key: str = "side") -> PolySide:
     value = _get(d, key)
-    side = str(value).lower() if isinstance(value, str) else ""
-    if side == "buy":
-        return "buy"
-    if side == "sell":
-        return "sell"
-    raise _Bad(f"bad {key}: {value!r}")
+    side = side_of(value)
+    if side is None:
+        raise _Bad(f"bad {key}: {value!r}")
+    return side
 
 
 def _json_list(d: Mapping[str, Any], key: str) -> list[Any]:
@@ -411,29 +423,70 @@ def trade_from_data_api(
             raise _Bad(f"size {size} / price {price} out of range")
         ts = _ts_ns(_get(d, "timestamp"), unit="s")
         tx = _opt_str(d, "transactionHash", "transaction_hash")
-        key = f"{tx}:{asset}:{side}:{_canon(size)}:{_canon(price)}" if tx else _digest(raw)
-        outcome = _opt_str(d, "outcome")
-        return PolyTrade(
-            event_id=poly_event_id("wtrade", cid, key),
-            ts_event=ts,
-            ts_recorded=now_ns,
-            source=source,
-            vertical="poly",
-            symbol=cid,
+        return poly_trade(
             condition_id=cid,
             token_id=asset,
-            outcome=outcome,
+            outcome=_opt_str(d, "outcome"),
             wallet=wallet,
             side=side,
             size=size,
             price=price,
+            ts_event=ts,
+            ts_recorded=now_ns,
             tx_hash=tx,
-            trade_key=key,
+            trade_key=data_trade_key(tx, asset, side, size, price) if tx else _digest(raw),
             title=_opt_str(d, "title"),
             origin=origin,
+            source=source,
         )
     except _Bad as exc:
         return Malformed(f"{source}:data-api:trade", _raw(raw), str(exc))
+
+
+def data_trade_key(tx: str, token_id: str, side: str, size: Decimal, price: Decimal) -> str:
+    """The natural key of a Data API fill with a transaction hash: ``tx:asset:side:size:price``
+    (a transaction can fill several orders; size and price without exponent or trailing zeros,
+    so ``1.50`` and ``1.5`` key alike).  Imports key their rows the same way."""
+    return f"{tx}:{token_id}:{side}:{_canon(size)}:{_canon(price)}"
+
+
+def poly_trade(
+    *,
+    condition_id: str,
+    token_id: str,
+    outcome: str,
+    wallet: str,
+    side: PolySide,
+    size: Decimal,
+    price: Decimal,
+    ts_event: int,
+    ts_recorded: int,
+    trade_key: str,
+    tx_hash: str = "",
+    title: str = "",
+    origin: str,
+    source: str = SOURCE,
+) -> PolyTrade:
+    """A :class:`PolyTrade` with its stable id (from ``condition_id`` and ``trade_key``)."""
+    return PolyTrade(
+        event_id=poly_event_id(PolyTrade.KIND, condition_id, trade_key),
+        ts_event=ts_event,
+        ts_recorded=ts_recorded,
+        source=source,
+        vertical="poly",
+        symbol=condition_id,
+        condition_id=condition_id,
+        token_id=token_id,
+        outcome=outcome,
+        wallet=wallet,
+        side=side,
+        size=size,
+        price=price,
+        tx_hash=tx_hash,
+        trade_key=trade_key,
+        title=title,
+        origin=origin,
+    )
 
 
 def position_from_data_api(raw: object) -> WalletPositionRow | Malformed:
