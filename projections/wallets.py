@@ -208,15 +208,10 @@ def _trade(state: WalletState, seq: int, e: PolyTrade) -> None:
     h = state.holdings.get(key)
     if h is None:
         h = state.holdings[key] = Holding(OutcomePosition(), first_ns=e.ts_event)
-    if fill.is_buy:
-        h.pos.buy(fill.price, fill.size, fill.ts)
-    else:
-        h.pos.sell(fill.price, fill.size)
     info = state.markets.get(cid)
     payout = None if info is None else info.payout_of(e.outcome)
-    if payout is not None:  # the market already resolved: redeem at once
-        h.pos.resolve(payout)
-    elif fill.is_buy and fill.notional >= PRENEWS_MIN_NOTIONAL:
+    h.pos.apply_fill(fill, payout)  # a market that already resolved redeems at once
+    if payout is None and fill.is_buy and fill.notional >= PRENEWS_MIN_NOTIONAL:
         row = EntryRow(cid, e.outcome, e.wallet, e.ts_event, e.size, e.price, seq)
         state.entries.setdefault(cid, []).append(row)
         state.new_entries.append(row)
@@ -305,7 +300,7 @@ def wallet_metrics(
     wallet: str, holdings: dict[OutcomeKey, Holding], marks: dict[OutcomeKey, Decimal]
 ) -> WalletMetrics:
     """Pure: §7 metrics of one wallet from all its positions and the marks of the open ones."""
-    book = WalletBook(_positions={wallet: {k: h.pos for k, h in holdings.items()}})
+    book = WalletBook.from_positions({wallet: {k: h.pos for k, h in holdings.items()}})
     prenews = {cid for (cid, _), h in holdings.items() if h.prenews}
     return book.metrics(wallet, marks, prenews)
 

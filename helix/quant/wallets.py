@@ -199,6 +199,20 @@ class OutcomePosition:
         self.amount = ZERO
         return delta
 
+    def apply_fill(self, fill: WalletFill, payout: Decimal | None = None) -> None:
+        """BUY or SELL by ``fill``; with the ``payout`` of a market that already resolved, the
+        tokens are redeemed at once.
+
+        Raises:
+            ValidationError: as :meth:`resolve`.
+        """
+        if fill.is_buy:
+            self.buy(fill.price, fill.size, fill.ts)
+        else:
+            self.sell(fill.price, fill.size)
+        if payout is not None:
+            self.resolve(payout)
+
     def unrealized(self, mark: Decimal) -> Decimal:
         """``amount·(mark − avg)``; 0 once resolved."""
         if self.payout is not None or not self.amount:
@@ -358,6 +372,18 @@ class WalletBook:
     _resolved: dict[str, _Resolution] = field(default_factory=dict)
     fills_applied: int = 0
 
+    @classmethod
+    def from_positions(cls, positions: Mapping[str, Mapping[Key, OutcomePosition]]) -> WalletBook:
+        """A book of positions kept elsewhere (the same objects, not copies), keyed wallet ->
+        ``(market, outcome)``.  Positions resolved elsewhere keep their payouts, but the book
+        knows no resolution: a fill applied later is not redeemed at once."""
+        book = cls()
+        for wallet, held in positions.items():
+            book._positions[wallet] = dict(held)
+            for (market, outcome), pos in held.items():
+                book._by_market.setdefault(market, {})[(wallet, outcome)] = pos
+        return book
+
     def apply(self, fill: WalletFill) -> OutcomePosition:
         """Apply one fill; returns the updated position.
 
@@ -382,12 +408,7 @@ class WalletBook:
         if pos is None:
             pos = book[key] = OutcomePosition()
             self._by_market.setdefault(fill.market, {})[(fill.wallet, fill.outcome)] = pos
-        if fill.side == "buy":
-            pos.buy(fill.price, fill.size, fill.ts)
-        else:
-            pos.sell(fill.price, fill.size)
-        if payout is not None:
-            pos.resolve(payout)
+        pos.apply_fill(fill, payout)
         self.fills_applied += 1
         return pos
 

@@ -108,6 +108,20 @@ def test_tv7_totals_roi_and_win_rate() -> None:
     assert (m.n_markets, m.n_resolved) == (3, 2)
 
 
+def test_book_from_positions_kept_elsewhere_gives_the_same_metrics() -> None:
+    book = tv7_abc_book()
+    copy = WalletBook.from_positions({W: book.positions(W)})
+    marks = {("C", "Yes"): D("0.35")}
+    assert copy.metrics(W, marks) == book.metrics(W, marks)
+    assert copy.wallets_in("A") == [W]
+
+
+def test_a_fill_of_a_resolved_market_is_redeemed_at_once() -> None:
+    pos = OutcomePosition()
+    pos.apply_fill(fill("A", "buy", 100, "0.40"), payout=D(1))
+    assert (pos.amount, pos.realized, pos.payout) == (D(0), D(60), D(1))
+
+
 def test_open_position_without_mark_adds_no_unrealized() -> None:
     m = tv7_abc_book().metrics(W)
     assert m.unrealized_pnl == 0
