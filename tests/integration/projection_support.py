@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from random import Random
@@ -20,6 +20,7 @@ from helix.store.market import MarketAppender
 from helix.store.streams import StreamSpec, ensure_stream
 from projections.base import Projector
 from projections.registry import all_projectors
+from projections.runner import ProjectionRunner
 
 T0 = 1_735_689_600_000_000_000  # 2025-01-01 UTC
 
@@ -97,14 +98,32 @@ TRADING_READ_MODELS = (
 )
 
 
-async def table_hashes(database_url: str) -> dict[str, str]:
+async def table_hashes(database_url: str, tables: Sequence[str] = READ_MODELS) -> dict[str, str]:
+    """An md5 of each table's rows (in text order): equal hashes, equal tables."""
     conn = await asyncpg.connect(database_url)
     try:
         return {
             t: await conn.fetchval(
                 f"SELECT coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM {t} x"
             )
-            for t in READ_MODELS
+            for t in tables
+        }
+    finally:
+        await conn.close()
+
+
+async def run_projectors(
+    nc: NATS, lab_: Lab, names: Sequence[str], *, batch: int = 1000
+) -> dict[str, int]:
+    """Run the lab's projectors ``names`` to the head, one after the other; events each."""
+    conn = await asyncpg.connect(lab_.database_url)
+    try:
+        every = lab_.projectors()
+        return {
+            n: (
+                await ProjectionRunner(nc=nc, conn=conn, projector=every[n], batch=batch).run()
+            ).events
+            for n in names
         }
     finally:
         await conn.close()

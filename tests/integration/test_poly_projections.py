@@ -25,11 +25,11 @@ from helix.store.market import MarketAppender, MarketEvent
 from helix.store.streams import ensure_streams
 from projections.poly_markets import list_markets
 from projections.poly_positions import poly_positions
-from projections.runner import ProjectionRunner, reset
+from projections.runner import reset
 from projections.wallet_clusters import list_clusters
 from projections.wallets import top_wallets
 from tests.e2e.test_cli import helix
-from tests.integration.projection_support import Lab, lab
+from tests.integration.projection_support import Lab, lab, run_projectors, table_hashes
 from tests.services import RunningServices, _embedded
 from tests.unit.projections.test_poly_folds import (
     T0,
@@ -74,30 +74,11 @@ async def publish_ledger(nc: NATS, lab_: Lab, events: Sequence[Event]) -> None:
 async def project(
     nc: NATS, lab_: Lab, *, batch: int = 1000, names: tuple[str, ...] = POLY
 ) -> dict[str, int]:
-    conn = await asyncpg.connect(lab_.database_url)
-    try:
-        every = lab_.projectors()
-        return {
-            n: (
-                await ProjectionRunner(nc=nc, conn=conn, projector=every[n], batch=batch).run()
-            ).events
-            for n in names
-        }
-    finally:
-        await conn.close()
+    return await run_projectors(nc, lab_, names, batch=batch)
 
 
 async def hashes(database_url: str) -> dict[str, str]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return {
-            t: await conn.fetchval(
-                f"SELECT coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM {t} x"
-            )
-            for t in POLY_TABLES
-        }
-    finally:
-        await conn.close()
+    return await table_hashes(database_url, POLY_TABLES)
 
 
 def market_log() -> list[Event]:

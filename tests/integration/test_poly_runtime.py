@@ -3,14 +3,10 @@ across restarts, crashes before a snapshot, and other strategies' signals in the
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 from nats.aio.client import Client as NATS
-from nats.js.errors import NotFoundError
 
 from events.base import Event
 from events.poly import ClusterSynced, HybridSignal, PolySignal, WalletScored
@@ -18,7 +14,6 @@ from events.signals import Signal
 from helix.codec import Codec
 from helix.store.market import MarketAppender
 from helix.store.replay import replay_batches
-from helix.store.streams import StreamSpec, ensure_stream
 from helix.strategies.hybrid import HybridConfig
 from helix.strategies.poly_oracle import OracleConfig, PolyOracle
 from helix.strategies.poly_runtime import run_fuser, run_oracle
@@ -30,6 +25,7 @@ from helix.strategies.runtime import (
     publish_signals,
     save_snapshot,
 )
+from tests.integration._signals_support import Streams, ledger_signals, streams
 from tests.unit import _factories as f
 from tests.unit.strategies.test_poly_oracle import (
     HOUR,
@@ -48,35 +44,6 @@ pytestmark = pytest.mark.integration
 
 CONFIG = OracleConfig()
 FUSER = HybridConfig()
-
-
-@dataclass(frozen=True)
-class Streams:
-    market: str
-    market_prefix: str
-    ledger: str
-    ledger_prefix: str
-    oracle: str
-    fuser: str
-
-
-@contextlib.asynccontextmanager
-async def streams(nc: NATS) -> AsyncIterator[Streams]:
-    tag = uuid.uuid4().hex[:8]
-    s = Streams(f"MKT_{tag}", f"m{tag}", f"LDG_{tag}", f"l{tag}", f"oracle-{tag}", f"fuser-{tag}")
-    js = nc.jetstream()
-    await ensure_stream(js, StreamSpec(name=s.market, subjects=(f"{s.market_prefix}.>",)))
-    await ensure_stream(
-        js, StreamSpec(name=s.ledger, subjects=(f"{s.ledger_prefix}.>",), allow_atomic=True)
-    )
-    try:
-        yield s
-    finally:
-        for name in (s.market, s.ledger):
-            with contextlib.suppress(NotFoundError):
-                await js.delete_stream(name)
-        await delete_snapshot(nc, s.oracle)
-        await delete_snapshot(nc, s.fuser)
 
 
 def scenario() -> list[Event]:
@@ -115,21 +82,14 @@ async def oracle(nc: NATS, s: Streams) -> ScanStats:
         subjects=(f"{s.market_prefix}.polymarket.>",),
         prefix=f"{s.ledger_prefix}.signal",
         ledger=s.ledger,
-        name=s.oracle,
+        name=s.snapshot("oracle"),
     )
 
 
 async def fuser(nc: NATS, s: Streams) -> ScanStats:
     return await run_fuser(
-        nc, FUSER, prefix=f"{s.ledger_prefix}.signal", ledger=s.ledger, name=s.fuser
+        nc, FUSER, prefix=f"{s.ledger_prefix}.signal", ledger=s.ledger, name=s.snapshot("fuser")
     )
-
-
-async def ledger(nc: NATS, s: Streams) -> list[Signal]:
-    out: list[Signal] = []
-    async for batch in replay_batches(nc, subjects=f"{s.ledger_prefix}.>", stream=s.ledger):
-        out.extend(e for _, e in batch if isinstance(e, Signal))
-    return out
 
 
 async def ledger_seqs(nc: NATS, s: Streams) -> list[tuple[int, Event]]:
@@ -143,7 +103,7 @@ async def test_the_oracle_publishes_every_signal_once_across_restarts(nc: NATS) 
     events = scenario()
     want = expected(events)
     assert [type(x) for x in want] == [ClusterSynced, *[WalletScored] * 3, PolySignal]
-    async with streams(nc) as s:
+    async with streams(nc, "oracle", "fuser") as s:
         # Another strategy's signal with a far higher source_seq must not hide ours.
         other = f.cluster_targeted(source_seq=10**9)
         await publish_signals(nc, [other], prefix=f"{s.ledger_prefix}.signal", codec=Codec())
@@ -155,23 +115,23 @@ async def test_the_oracle_publishes_every_signal_once_across_restarts(nc: NATS) 
         second = await oracle(nc, s)
         assert second.resumed_from == 30
         assert second.published == len(want) - 1
-        got = [x for x in await ledger(nc, s) if x.strategy == "poly_oracle"]
+        got = [x for x in await ledger_signals(nc, s) if x.strategy == "poly_oracle"]
         assert [x.event_id for x in got] == [x.event_id for x in want]
         assert Codec().encode(got[-1]) == Codec().encode(want[-1])
         assert await last_signal_seq(
             nc, f"{s.ledger_prefix}.signal", ledger=s.ledger, kinds=["poly_signal"], strategy=None
         ) == len(events)
         # A crash after publishing, before the snapshot: the older snapshot comes back.
-        older = await load_snapshot(nc, s.oracle)
+        older = await load_snapshot(nc, s.snapshot("oracle"))
         assert older is not None
-        await delete_snapshot(nc, s.oracle)
+        await delete_snapshot(nc, s.snapshot("oracle"))
         from_scratch = await oracle(nc, s)
         assert (from_scratch.resumed_from, from_scratch.published) == (0, 0)
         assert from_scratch.skipped == len(want)
-        await save_snapshot(nc, s.oracle, older)
+        await save_snapshot(nc, s.snapshot("oracle"), older)
         again = await oracle(nc, s)
         assert (again.events, again.published) == (0, 0)
-        assert [x.event_id for x in await ledger(nc, s) if x.strategy == "poly_oracle"] == [
+        assert [x.event_id for x in await ledger_signals(nc, s) if x.strategy == "poly_oracle"] == [
             x.event_id for x in want
         ]
 
@@ -179,7 +139,7 @@ async def test_the_oracle_publishes_every_signal_once_across_restarts(nc: NATS) 
 async def test_the_fuser_publishes_a_hybrid_once_across_restarts(nc: NATS) -> None:
     events = scenario()
     [poly] = [x for x in expected(events) if isinstance(x, PolySignal)]
-    async with streams(nc) as s:
+    async with streams(nc, "oracle", "fuser") as s:
         prefix = f"{s.ledger_prefix}.signal"
         await append(nc, s, events)
         await oracle(nc, s)
@@ -195,15 +155,15 @@ async def test_the_fuser_publishes_a_hybrid_once_across_restarts(nc: NATS) -> No
         await publish_signals(nc, [up], prefix=prefix, codec=Codec())
         second = await fuser(nc, s)
         assert second.published == 1
-        hybrids = [x for x in await ledger(nc, s) if isinstance(x, HybridSignal)]
+        hybrids = [x for x in await ledger_signals(nc, s) if isinstance(x, HybridSignal)]
         [h] = hybrids
         assert (h.poly_signal_id, h.perps_signal_id) == (str(poly.event_id), str(up.event_id))
         [up_seq] = [q for q, e in await ledger_seqs(nc, s) if e.event_id == up.event_id]
         assert h.source_seq == up_seq  # the ledger sequence of the signal completing the pair
         # from scratch: the same pair is recomputed and recognised as published
-        await delete_snapshot(nc, s.fuser)
+        await delete_snapshot(nc, s.snapshot("fuser"))
         replay = await fuser(nc, s)
         assert (replay.resumed_from, replay.published, replay.skipped) == (0, 0, 1)
-        assert [x.event_id for x in await ledger(nc, s) if isinstance(x, HybridSignal)] == [
+        assert [x.event_id for x in await ledger_signals(nc, s) if isinstance(x, HybridSignal)] == [
             h.event_id
         ]

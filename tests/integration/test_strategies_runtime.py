@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 from nats.aio.client import Client as NATS
-from nats.js.errors import NotFoundError
 
 from events.signals import Signal
 from helix.codec import Codec
 from helix.sim.market import SimConfig, simulate
 from helix.store.market import MarketAppender
-from helix.store.replay import replay_batches
-from helix.store.streams import StreamSpec, ensure_stream
 from helix.strategies.runtime import (
     ScanStats,
     delete_snapshot,
@@ -26,37 +19,11 @@ from helix.strategies.runtime import (
     save_snapshot,
 )
 from helix.strategies.scanner import PerpsScanner, ScannerConfig
+from tests.integration._signals_support import Streams, ledger_signals, streams
 
 pytestmark = pytest.mark.integration
 
 CONFIG = ScannerConfig(cluster_score_min=2.0)
-
-
-@dataclass(frozen=True)
-class Streams:
-    market: str
-    market_prefix: str
-    ledger: str
-    ledger_prefix: str
-    name: str
-
-
-@contextlib.asynccontextmanager
-async def streams(nc: NATS) -> AsyncIterator[Streams]:
-    tag = uuid.uuid4().hex[:8]
-    s = Streams(f"MKT_{tag}", f"m{tag}", f"LDG_{tag}", f"l{tag}", f"scanner-{tag}")
-    js = nc.jetstream()
-    await ensure_stream(js, StreamSpec(name=s.market, subjects=(f"{s.market_prefix}.>",)))
-    await ensure_stream(
-        js, StreamSpec(name=s.ledger, subjects=(f"{s.ledger_prefix}.>",), allow_atomic=True)
-    )
-    try:
-        yield s
-    finally:
-        for name in (s.market, s.ledger):
-            with contextlib.suppress(NotFoundError):
-                await js.delete_stream(name)
-        await delete_snapshot(nc, s.name)
 
 
 @pytest.fixture(scope="module")
@@ -72,16 +39,9 @@ async def scan(nc: NATS, s: Streams, **kwargs: object) -> ScanStats:
         subjects=(f"{s.market_prefix}.>",),
         prefix=f"{s.ledger_prefix}.signal",
         ledger=s.ledger,
-        name=s.name,
+        name=s.snapshot("scanner"),
         **kwargs,  # type: ignore[arg-type]
     )
-
-
-async def ledger_signals(nc: NATS, s: Streams) -> list[Signal]:
-    out: list[Signal] = []
-    async for batch in replay_batches(nc, subjects=f"{s.ledger_prefix}.>", stream=s.ledger):
-        out.extend(e for _, e in batch if isinstance(e, Signal))
-    return out
 
 
 def expected(events: list[object]) -> list[Signal]:
@@ -97,7 +57,7 @@ async def test_a_stopped_and_resumed_scan_publishes_every_signal_once(
 ) -> None:
     want = expected(market_events)
     assert len(want) > 20
-    async with streams(nc) as s:
+    async with streams(nc, "scanner") as s:
         async with MarketAppender(nc, subject_prefix=s.market_prefix) as app:
             await app.append_many(market_events)  # type: ignore[arg-type]
             await app.flush()
@@ -120,23 +80,23 @@ async def test_a_crash_before_the_snapshot_publishes_nothing_twice(
     nc: NATS, market_events: list[object]
 ) -> None:
     want = expected(market_events)
-    async with streams(nc) as s:
+    async with streams(nc, "scanner") as s:
         async with MarketAppender(nc, subject_prefix=s.market_prefix) as app:
             await app.append_many(market_events)  # type: ignore[arg-type]
             await app.flush()
         stop = asyncio.Event()
         stop.set()
         await scan(nc, s, stop=stop)
-        older = await load_snapshot(nc, s.name)
+        older = await load_snapshot(nc, s.snapshot("scanner"))
         assert older is not None
         await scan(nc, s)  # everything published, newest snapshot saved
         # As if the process died after publishing but before its next snapshot:
-        await save_snapshot(nc, s.name, older)
+        await save_snapshot(nc, s.snapshot("scanner"), older)
         replayed = await scan(nc, s)
         assert replayed.published == 0
         assert replayed.skipped > 0
         # ... and as if no snapshot had ever been written:
-        await delete_snapshot(nc, s.name)
+        await delete_snapshot(nc, s.snapshot("scanner"))
         from_scratch = await scan(nc, s)
         assert from_scratch.resumed_from == 0
         assert from_scratch.published == 0

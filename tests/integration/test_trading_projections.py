@@ -26,8 +26,15 @@ from helix.store.connect import connect
 from projections.orders import open_orders, recent_orders, rejected_commands
 from projections.pnl import EXACT, pnl
 from projections.positions import positions, recent_fills
-from projections.runner import ProjectionRunner, reset
-from tests.integration.projection_support import TRADING_READ_MODELS, Lab, lab, publish
+from projections.runner import reset
+from tests.integration.projection_support import (
+    TRADING_READ_MODELS,
+    Lab,
+    lab,
+    publish,
+    run_projectors,
+    table_hashes,
+)
 from tests.services import RunningServices
 from tests.trading_session import Session, trading_session
 
@@ -48,30 +55,11 @@ async def publish_log(nc: NATS, lab_: Lab, log: Sequence[tuple[AggregateId, Even
 async def project(
     nc: NATS, lab_: Lab, *, batch: int = 1000, names: tuple[str, ...] = TRADING
 ) -> dict[str, int]:
-    conn = await asyncpg.connect(lab_.database_url)
-    try:
-        every = lab_.projectors()
-        return {
-            n: (
-                await ProjectionRunner(nc=nc, conn=conn, projector=every[n], batch=batch).run()
-            ).events
-            for n in names
-        }
-    finally:
-        await conn.close()
+    return await run_projectors(nc, lab_, names, batch=batch)
 
 
 async def trading_hashes(database_url: str) -> dict[str, str]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return {
-            t: await conn.fetchval(
-                f"SELECT coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM {t} x"
-            )
-            for t in TRADING_READ_MODELS
-        }
-    finally:
-        await conn.close()
+    return await table_hashes(database_url, TRADING_READ_MODELS)
 
 
 @pytest.fixture(scope="module")
