@@ -9,6 +9,7 @@ pid file and log) and is called ``helix-<i>``.  The fault helpers (:meth:`NatsCl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -44,6 +45,9 @@ class NatsCluster:
             for i in range(1, size + 1)
         ]
         routes = tuple(route for _c, _h, route in ports)
+        # A name of its own per cluster: a stray node of another loopback cluster (a test run
+        # killed mid-way) that dials a reused port is refused as a route, not joined.
+        name = "helix-" + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]  # noqa: S324
         return cls(
             tuple(
                 EmbeddedNats(
@@ -54,6 +58,7 @@ class NatsCluster:
                     server_name=node_name(i),
                     cluster_port=route,
                     routes=tuple(r for r in routes if r != route),
+                    cluster_name=name,
                 )
                 for i, (client, http, route) in enumerate(ports, start=1)
             )

@@ -66,6 +66,7 @@ class EmbeddedNats:
     server_name: str = ""
     cluster_port: int = 0
     routes: tuple[int, ...] = ()
+    cluster_name: str = "helix"
 
     @property
     def url(self) -> str:
@@ -104,7 +105,7 @@ class EmbeddedNats:
         return (
             f"server_name: {self.server_name}\n"
             "cluster {\n"
-            "  name: helix\n"
+            f"  name: {self.cluster_name}\n"
             f"  listen: 127.0.0.1:{self.cluster_port}\n"
             f"  routes: [{routes}]\n"
             "}\n"

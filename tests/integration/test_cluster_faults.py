@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import psycopg
@@ -143,6 +144,17 @@ async def catch_up_then_rebuild(nc: NATS, lab_: Lab) -> tuple[dict[str, str], di
     return live, rebuilt
 
 
+T = TypeVar("T")
+
+
+async def phase(what: str, aw: Awaitable[T], seconds: float) -> T:
+    """``aw`` within ``seconds``, else a failure that names the phase (not a silent hang)."""
+    try:
+        return await asyncio.wait_for(aw, seconds)
+    except TimeoutError:
+        pytest.fail(f"{what} took more than {seconds:.0f}s after the fault")
+
+
 async def run_fault(
     name: str,
     cluster: NatsCluster,
@@ -165,10 +177,14 @@ async def run_fault(
         t_end = time.monotonic()
         projector.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await projector
+            await phase("stopping the live projector", projector, 20)
         heal_s = (t_end - t_fault) + await wait_stream_healthy(nc, lab_.stream, 3)
-        audit = await audit_log(nc, lab_.stream, [f"{lab_.prefix}.>"], log.acked)
-        live, rebuilt = await catch_up_then_rebuild(nc, lab_)
+        audit = await phase(
+            "auditing the stream",
+            audit_log(nc, lab_.stream, [f"{lab_.prefix}.>"], log.acked),
+            60,
+        )
+        live, rebuilt = await phase("catch-up and rebuild", catch_up_then_rebuild(nc, lab_), 90)
     row = FaultRow(
         name,
         len(log.acked),
@@ -202,11 +218,11 @@ async def test_sigstop_the_stream_leader_then_resume(
     async def fault(leader: str) -> None:
         cluster.pause(leader)
         try:
-            await asyncio.sleep(4.0)
+            await asyncio.sleep(12.0)
         finally:
             cluster.resume(leader)
 
-    report.append(await run_fault("SIGSTOP leader 4 s", cluster, cnc, database_url, fault))
+    report.append(await run_fault("SIGSTOP leader 12 s", cluster, cnc, database_url, fault))
 
 
 async def test_rolling_restart_of_every_node(

@@ -47,3 +47,16 @@ def test_services_remember_the_cluster_and_resolve_r3(tmp_path: Path) -> None:
 def test_sync_setting_reaches_every_node(tmp_path: Path) -> None:
     cluster = NatsCluster.under(tmp_path / "c", 3, StateFile(tmp_path / "s.json"), sync="2m")
     assert all("sync_interval: 2m" in n.config_text() for n in cluster.nodes)
+
+
+def test_each_cluster_has_a_name_of_its_own_shared_by_its_nodes(tmp_path: Path) -> None:
+    """A stray node of another loopback cluster that dials a reused route port is refused."""
+    a = NatsCluster.under(tmp_path / "a", 3, StateFile(tmp_path / "a.json"))
+    b = NatsCluster.under(tmp_path / "b", 3, StateFile(tmp_path / "b.json"))
+    names_a = {n.cluster_name for n in a.nodes}
+    names_b = {n.cluster_name for n in b.nodes}
+    assert len(names_a) == len(names_b) == 1
+    assert names_a != names_b
+    again = NatsCluster.under(tmp_path / "a", 3, StateFile(tmp_path / "a.json"))
+    assert {n.cluster_name for n in again.nodes} == names_a  # stable across restarts
+    assert f"name: {names_a.pop()}" in a.nodes[0].config_text()
