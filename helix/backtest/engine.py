@@ -39,7 +39,7 @@ from helix.strategies.autotrader import AutoTrader, AutoTraderConfig
 from helix.strategies.bars import market_key
 from helix.strategies.pipeline import TradingPipeline
 from helix.strategies.scanner import PerpsScanner, ScannerConfig
-from helix.trading.instruments import inferred, sim_instruments
+from helix.trading.instruments import inferred, paper_config, sim_instruments
 from helix.trading.service import ExecutionService
 from helix.venues.paper import PaperVenue
 
@@ -201,7 +201,7 @@ async def run(
             if mk is None or (symbols and mk[1] not in symbols):
                 continue
             if (mk[0], "paper") not in svc.venues:
-                venue = PaperVenue(mk[0])
+                venue = PaperVenue(mk[0], paper_config(mk[0]))
                 venues[(mk[0], "paper")] = venue
                 svc.venues[(mk[0], "paper")] = venue
             if isinstance(event, Trade) and mk not in instruments:
